@@ -1,0 +1,107 @@
+"""Compatibility fixes for the tested CPU stack (torch 2.13 CPU + OpenMMLab 2.x).
+
+Every fix here is guarded so that it changes nothing on an installation that does not need
+it (a CUDA build of torch with its matching torchvision, an older torch, ...). Nothing in
+site-packages is patched; the fixes act at import time of :mod:`mmdla`, which configs load
+through ``custom_imports`` before MMEngine builds the Runner.
+
+1. ``torchvision`` beside a CPU torch. PyPI's torchvision 0.28.0 wheel is CUDA-linked; next
+   to the CPU torch its compiled ops cannot load and ``import torchvision`` dies with
+   "operator torchvision::nms does not exist" (mmpretrain, timm and MMEngine's environment
+   logging all import it). Declaring the two op schemas torchvision registers Python fakes
+   for lets it import; its C++ ops stay unusable (mmcv.ops provides what we need).
+   Applied only when torch is a CPU build AND torchvision's ``_C`` library fails to load.
+
+2. ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and MMEngine 0.10.7
+   checkpoints (``resume=True``, ``load_from``) hold a few non-tensor objects (the message
+   hub's ``HistoryBuffer``, numpy arrays/scalars/dtypes of logged values). We keep
+   ``weights_only=True`` and allow-list exactly those globals for MMEngine's local-file
+   loader, instead of disabling the safety for every load
+   (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). Applied only when torch has
+   ``torch.serialization.safe_globals`` (torch >= 2.5).
+"""
+import glob
+import importlib.util
+import os.path as osp
+
+import torch
+
+__all__ = ['torchvision_fix_needed', 'MMENGINE_CHECKPOINT_GLOBALS', 'load_checkpoint_file']
+
+
+def torchvision_fix_needed() -> bool:
+    """True when torch is a CPU build and torchvision's C++ extension cannot be loaded."""
+    if torch.version.cuda is not None:
+        return False
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    if 'torchvision' in __import__('sys').modules:
+        return False  # already imported: too late to help, and it evidently worked
+    libs = glob.glob(osp.join(spec.submodule_search_locations[0], '_C*.so'))
+    if not libs:
+        return False
+    try:
+        torch.ops.load_library(libs[0])
+    except (OSError, RuntimeError):
+        return True
+    return False
+
+
+def _fix_torchvision():
+    if not torchvision_fix_needed():
+        return
+    try:
+        torch.library.define('torchvision::nms',
+                             '(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+        torch.library.define('torchvision::qnms',
+                             '(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor')
+    except RuntimeError:  # already defined (e.g. imported twice in odd ways)
+        pass
+
+
+def _mmengine_checkpoint_globals():
+    """The non-tensor globals an MMEngine checkpoint contains (see module docstring)."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    np_core = getattr(np, '_core', None) or np.core
+    allowed = [HistoryBuffer, np_core.multiarray._reconstruct, np_core.multiarray.scalar,
+               np.ndarray, np.dtype]
+    # numpy >= 1.25 pickles dtypes by their class, e.g. numpy.dtypes.Float64DType
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, name) for name in dir(dtypes)
+                    if name.endswith('DType')]
+    return allowed
+
+
+MMENGINE_CHECKPOINT_GLOBALS = []
+
+
+def load_checkpoint_file(filename, map_location=None):
+    """``torch.load`` with ``weights_only=True`` plus MMEngine's own objects allowed."""
+    if not MMENGINE_CHECKPOINT_GLOBALS:
+        MMENGINE_CHECKPOINT_GLOBALS.extend(_mmengine_checkpoint_globals())
+    with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
+        return torch.load(filename, map_location=map_location, weights_only=True)
+
+
+def _fix_checkpoint_loading():
+    if not hasattr(torch.serialization, 'safe_globals'):
+        return
+    try:
+        from mmengine.runner.checkpoint import CheckpointLoader
+    except ImportError:
+        return
+
+    def load_from_local(filename, map_location):
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f'{filename} can not be found.')
+        return load_checkpoint_file(filename, map_location)
+
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+
+
+_fix_torchvision()
+_fix_checkpoint_loading()

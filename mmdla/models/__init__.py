@@ -1,0 +1,3 @@
+from .backbones import DLA
+
+__all__ = ['DLA']

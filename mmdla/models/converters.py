@@ -1,0 +1,145 @@
+"""Conversion of official (ucbdrive/dla) and timm DLA checkpoints to mmdla / MMEngine.
+
+Both sources use the same tensor names as :class:`mmdla.models.DLA`; the official files
+additionally hold the never-used ``project`` tensors of trees of depth > 1 (see the
+backbone's module docstring). The source format and the arch are detected from the
+tensors themselves: every arch has a distinct set of (name, shape) pairs.
+
+The result is an MMEngine checkpoint for an mmpretrain ``ImageClassifier`` (DLA +
+GlobalAveragePooling + LinearClsHead): ``backbone.*`` and ``head.fc.{weight,bias}``, the
+official 1x1-conv classifier becoming a linear layer. mmseg backbones load the same file
+with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List, Mapping, Tuple
+
+import torch
+
+from .backbones.dla import DLA, Tree
+
+BN_TENSORS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint that is not a (supported) DLA checkpoint or does not match an arch."""
+
+
+@dataclass
+class ConversionResult:
+    state_dict: 'OrderedDict[str, torch.Tensor]'
+    arch: str
+    source_format: str  # 'official' or 'timm'
+    num_classes: int
+    dropped: List[str] = field(default_factory=list)
+
+
+def unwrap_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
+    """The tensor dict of a plain state dict or one wrapped in 'state_dict' / 'model';
+    a DataParallel ``module.`` prefix is removed."""
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointMismatchError(
+            f'expected a state dict (a mapping of names to tensors), got '
+            f'{type(checkpoint).__name__}')
+    for wrapper in ('state_dict', 'model'):
+        if wrapper in checkpoint and isinstance(checkpoint[wrapper], Mapping):
+            checkpoint = checkpoint[wrapper]
+            break
+    state_dict = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        state_dict = {k[len('module.'):]: v for k, v in state_dict.items()}
+    return state_dict
+
+
+@lru_cache(maxsize=None)
+def arch_signature(arch: str) -> Tuple[Dict[str, Tuple[int, ...]], Dict[str, Tuple[int, ...]]]:
+    """(name -> shape of every backbone tensor, name -> shape of the dead ``project``
+    tensors that official checkpoints of ``arch`` also hold).
+
+    Built on the meta device: no memory, no initialisation.
+    """
+    with torch.device('meta'):
+        model = DLA(arch, init_cfg=None)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    dead = {}
+    for name, module in model.named_modules():
+        if isinstance(module, Tree) and module.levels > 1 and (
+                module.in_channels != module.out_channels):
+            cin, cout = module.in_channels, module.out_channels
+            dead[f'{name}.project.0.weight'] = (cout, cin, 1, 1)
+            for t in BN_TENSORS:
+                dead[f'{name}.project.1.{t}'] = () if t == 'num_batches_tracked' else (cout, )
+    return shapes, dead
+
+
+def _summarise(keys, limit=8) -> str:
+    keys = sorted(keys)
+    more = f' ... (+{len(keys) - limit} more)' if len(keys) > limit else ''
+    return ', '.join(keys[:limit]) + more
+
+
+def detect_arch(backbone: Dict[str, torch.Tensor]) -> Tuple[str, str]:
+    """(arch, source_format) of the backbone tensors, or a CheckpointMismatchError that
+    lists the missing / unexpected / mis-shaped tensors against the closest arch."""
+    if 'base_layer.0.weight' not in backbone or not any(
+            k.startswith('level5.') for k in backbone):
+        raise CheckpointMismatchError(
+            'not a DLA checkpoint: no base_layer.0.weight / level5.* tensors (found e.g. '
+            f'{_summarise(backbone, 5) or "no tensors"}). Expected an official ucbdrive/dla '
+            'or a timm dla* ImageNet checkpoint.')
+    report = []
+    for arch in DLA.arch_settings:
+        shapes, dead = arch_signature(arch)
+        present_dead = set(dead) & set(backbone)
+        keys = set(backbone) - present_dead
+        missing = set(shapes) - keys
+        unexpected = keys - set(shapes)
+        wrong = {k for k in set(shapes) & keys if tuple(backbone[k].shape) != shapes[k]}
+        if not (missing or unexpected or wrong):
+            if present_dead and present_dead != set(dead):
+                raise CheckpointMismatchError(
+                    f'{arch} checkpoint with only some of the official dead project '
+                    f'tensors; missing: {_summarise(set(dead) - present_dead)}')
+            return arch, 'official' if present_dead else 'timm'
+        report.append((len(missing) + len(unexpected) + len(wrong), arch, missing,
+                       unexpected, wrong))
+    _, arch, missing, unexpected, wrong = min(report, key=lambda r: r[0])
+    shapes = arch_signature(arch)[0]
+    details = []
+    if missing:
+        details.append(f'missing {len(missing)}: {_summarise(missing)}')
+    if unexpected:
+        details.append(f'unexpected {len(unexpected)}: {_summarise(unexpected)}')
+    if wrong:
+        details.append('wrong shape: ' + _summarise(
+            f'{k} {tuple(backbone[k].shape)} != {shapes[k]}' for k in wrong))
+    raise CheckpointMismatchError(
+        f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
+        + '; '.join(details))
+
+
+def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
+    """Convert an official or timm DLA ImageNet checkpoint (see module docstring)."""
+    state_dict = unwrap_state_dict(checkpoint)
+    fc = {k: v for k, v in state_dict.items() if k.startswith('fc.')}
+    backbone = {k: v for k, v in state_dict.items() if not k.startswith('fc.')}
+    arch, source_format = detect_arch(backbone)
+    _, dead = arch_signature(arch)
+    channels = DLA.arch_settings[arch]['channels'][-1]
+    if set(fc) != {'fc.weight', 'fc.bias'}:
+        raise CheckpointMismatchError(
+            f'{arch} checkpoint: expected classifier tensors fc.weight and fc.bias, found '
+            f'{_summarise(fc) or "none"}')
+    weight = fc['fc.weight']
+    if weight.dim() == 4:
+        weight = weight.flatten(1)  # official 1x1 conv -> linear
+    if weight.dim() != 2 or weight.shape[1] != channels:
+        raise CheckpointMismatchError(
+            f'{arch} checkpoint: fc.weight has shape {tuple(fc["fc.weight"].shape)}, '
+            f'expected (num_classes, {channels}[, 1, 1])')
+    out = OrderedDict((f'backbone.{k}', v) for k, v in backbone.items() if k not in dead)
+    out['head.fc.weight'] = weight.contiguous()
+    out['head.fc.bias'] = fc['fc.bias']
+    return ConversionResult(out, arch, source_format, weight.shape[0],
+                            sorted(k for k in backbone if k in dead))

@@ -1,0 +1,33 @@
+"""Registration of mmdla modules in the registries of the installed OpenMMLab libraries.
+
+mmdla serves two downstream libraries: MMPretrain (classification) and MMSegmentation
+(segmentation). A backbone is registered in both ``MODELS`` registries; each registration
+is attempted on its own so mmdla works with only one of the two installed.
+"""
+import importlib
+from typing import Iterable, List
+
+from mmengine.registry import Registry
+
+#: downstream library -> its registry module
+_LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry'}
+
+
+def installed_registries(name: str, libraries: Iterable[str] = tuple(_LIBRARIES)
+                         ) -> List[Registry]:
+    """The registries called ``name`` (e.g. 'MODELS') of those ``libraries`` installed."""
+    registries = []
+    for library in libraries:
+        try:
+            module = importlib.import_module(_LIBRARIES[library])
+        except ImportError:
+            continue
+        registries.append(getattr(module, name))
+    return registries
+
+
+def register_model(cls, libraries: Iterable[str] = tuple(_LIBRARIES)):
+    """Register ``cls`` in ``MODELS`` of every installed library in ``libraries``."""
+    for registry in installed_registries('MODELS', libraries):
+        registry.register_module(module=cls)
+    return cls

@@ -1,0 +1,38 @@
+"""Install mmdla.
+
+``pip install -e .`` installs mmdla on top of an existing OpenMMLab stack. It deliberately
+does not list torch / torchvision / mmcv: they must match your CUDA (or CPU) setup and are
+installed first (``bash tools/setup_env.sh`` on a CPU machine; README.md for GPUs).
+"""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_requirements(path):
+    here = osp.dirname(osp.abspath(__file__))
+    with open(osp.join(here, path)) as f:
+        return [line.strip() for line in f
+                if line.strip() and not line.startswith('#')]
+
+
+def read_version():
+    scope = {}
+    with open(osp.join(osp.dirname(osp.abspath(__file__)), 'mmdla', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='mmdla',
+    version=read_version(),
+    description='Deep Layer Aggregation (DLA, DLA-Up) for MMPretrain and MMSegmentation',
+    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description_content_type='text/markdown',
+    license='Apache License 2.0',
+    packages=find_packages(include=['mmdla', 'mmdla.*']),
+    python_requires='>=3.8',
+    install_requires=read_requirements('requirements/runtime.txt'),
+    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    zip_safe=False,
+)

@@ -1,0 +1,18 @@
+"""Shared test set-up: mmdla first (its compat fixes must precede torchvision)."""
+import os
+
+import mmdla  # noqa: F401
+import pytest
+import torch
+
+# Two cores: keep torch from oversubscribing when pytest-xdist is not used.
+torch.set_num_threads(int(os.environ.get('MMDLA_TEST_THREADS', '2')))
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: takes more than ~20 s (still run in CI)')
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
