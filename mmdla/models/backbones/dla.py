@@ -189,9 +189,12 @@ class Tree(BaseModule):
         self.level_root = level_root
         self.in_channels = in_channels
         self.out_channels = out_channels
-        # ceil_mode: match the strided convs on odd sizes; identical on even sizes.
+        # The down-sampled input feeds the residual (levels == 1) and the root (level_root);
+        # a deeper tree without level_root needs none. ceil_mode: match the strided convs
+        # on odd sizes; identical on even sizes.
+        needs_bottom = levels == 1 or level_root
         self.downsample = (nn.MaxPool2d(stride, stride, ceil_mode=True)
-                           if stride > 1 else None)
+                           if stride > 1 and needs_bottom else None)
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         if levels == 1:
             self.tree1 = block(in_channels, out_channels, stride, **layer_cfg, **block_kwargs)
