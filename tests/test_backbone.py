@@ -199,3 +199,13 @@ def test_mmseg_encoder_decoder_config_builds_and_runs():
     model.init_weights()
     out = model(torch.randn(1, 3, 64, 64), mode='tensor')
     assert out.shape == (1, 5, 2, 2)
+
+
+def test_base_classifier_config_loads_and_builds():
+    from mmpretrain.registry import MODELS
+    from tests.helpers import ROOT
+    cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/dla34_cls.py'))
+    assert cfg.custom_imports['imports'] == ['mmdla']
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 1000)
