@@ -1,3 +1,9 @@
+import importlib.util
+
 from .backbones import DLA
 
 __all__ = ['DLA']
+
+if importlib.util.find_spec('mmseg') is not None:  # decode heads are mmseg modules
+    from .decode_heads import DLAUp, DLAUpHead, IDAUp  # noqa: F401
+    __all__ += ['DLAUp', 'DLAUpHead', 'IDAUp']

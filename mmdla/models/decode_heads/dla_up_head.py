@@ -1,0 +1,226 @@
+"""DLA-Up: the iterative deep aggregation decoder of DLA for semantic segmentation.
+
+Mirrors the official ``dla_up.py`` (ucbdrive/dla) with the official module names, so
+official ``DLASeg`` checkpoints convert one to one (``dla_up.*`` -> ``decode_head.dla_up.*``,
+``fc.0`` -> ``decode_head.conv_seg``, ``up`` -> ``decode_head.up``):
+
+* :class:`IDAUp` merges a list of feature maps into the resolution of the first one: each
+  input is projected (1x1 conv-BN-ReLU, identity when the channels already match) and
+  up-sampled by a learned depthwise transposed conv initialised to bilinear (identity for
+  factor 1); aggregation nodes (3x3 conv-BN-ReLU on the concatenation) then fold them in
+  from shallow to deep.
+* :class:`DLAUp` applies IDA-Up iteratively from the deepest pair of levels down to the
+  first (shallowest) one, each step refining all deeper aggregates.
+* :class:`DLAUpHead` (mmseg decode head) adds the 1x1 classifier (``conv_seg``) and the
+  frozen bilinear x``down_ratio`` up-sampling back to input size.
+
+The official code only works for inputs divisible by 32. Here every up-sampled map is
+cropped (bottom/right) to the size of the map it is merged with, and the final logits to
+the input size, so any input >= 32x32 works; for multiples of 32 nothing is cropped and
+the numbers are the official ones.
+"""
+import math
+from typing import List, Sequence
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.utils import SampleList
+
+from mmdla.registry import register_model
+
+
+def bilinear_kernel(kernel_size: int) -> torch.Tensor:
+    """The (k, k) bilinear up-sampling kernel of the official ``fill_up_weights``."""
+    f = math.ceil(kernel_size / 2)
+    c = (2 * f - 1 - f % 2) / (2. * f)
+    ramp = 1 - (torch.arange(kernel_size, dtype=torch.float64) / f - c).abs()
+    return torch.outer(ramp, ramp).float()
+
+
+def bilinear_upsampling(channels: int, factor: int) -> nn.ConvTranspose2d:
+    """Depthwise transposed conv (k=2f, s=f, p=f//2, no bias) set to bilinear up-sampling:
+    (N, C, H, W) -> (N, C, f*H, f*W)."""
+    up = nn.ConvTranspose2d(channels, channels, factor * 2, stride=factor, padding=factor // 2,
+                            groups=channels, bias=False)
+    fill_bilinear_(up)
+    return up
+
+
+@torch.no_grad()
+def fill_bilinear_(up: nn.ConvTranspose2d):
+    up.weight.copy_(bilinear_kernel(up.kernel_size[0]).expand_as(up.weight))
+
+
+def crop_to(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Crop the bottom/right of an up-sampled map to ``size`` (a no-op when equal)."""
+    h, w = size
+    if x.shape[-2] == h and x.shape[-1] == w:
+        return x
+    if x.shape[-2] < h or x.shape[-1] < w:
+        raise ValueError(f'cannot crop a {tuple(x.shape[-2:])} map to {tuple(size)}')
+    return x[..., :h, :w]
+
+
+class IDAUp(nn.Module):
+    """One iterative deep aggregation step (see module docstring).
+
+    Args:
+        node_kernel: kernel of the aggregation nodes (3).
+        out_channels: channels of every projected input and of the output.
+        in_channels: channels of the inputs, shallowest first.
+        up_factors: up-sampling factor of each input to the first input's resolution.
+        conv_cfg / norm_cfg / act_cfg: layers of the projections and nodes.
+
+    ``forward(layers)`` -> ``(x, ys)``: ``x`` the last node's output and ``ys`` the outputs
+    of nodes 1..n-1, each (N, out_channels, H0, W0) with (H0, W0) the first input's size.
+    """
+
+    def __init__(self, node_kernel: int, out_channels: int, in_channels: Sequence[int],
+                 up_factors: Sequence[int], conv_cfg=None, norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU')):
+        super().__init__()
+        layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.num_inputs = len(in_channels)
+        for i, (c, f) in enumerate(zip(in_channels, up_factors)):
+            proj = (nn.Identity() if c == out_channels else _ConvBNReLU(
+                c, out_channels, 1, **layer_cfg))
+            up = nn.Identity() if f == 1 else bilinear_upsampling(out_channels, int(f))
+            setattr(self, f'proj_{i}', proj)
+            setattr(self, f'up_{i}', up)
+        for i in range(1, self.num_inputs):
+            setattr(self, f'node_{i}', _ConvBNReLU(2 * out_channels, out_channels,
+                                                   node_kernel, **layer_cfg))
+
+    def forward(self, layers: Sequence[torch.Tensor]):
+        if len(layers) != self.num_inputs:
+            raise ValueError(f'IDAUp expects {self.num_inputs} inputs, got {len(layers)}')
+        size = layers[0].shape[-2:]
+        x = getattr(self, 'proj_0')(layers[0])  # up_0 is the identity (factor 1)
+        ys = []
+        for i in range(1, self.num_inputs):
+            layer = getattr(self, f'up_{i}')(getattr(self, f'proj_{i}')(layers[i]))
+            x = getattr(self, f'node_{i}')(torch.cat([x, crop_to(layer, size)], 1))
+            ys.append(x)
+        return x, ys
+
+
+class _ConvBNReLU(nn.Sequential):
+    """conv(no bias)-norm-act as an ``nn.Sequential`` named ``0``, ``1``, ``2`` like the
+    official ``nn.Sequential(Conv2d, BatchNorm2d, ReLU)``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')):
+        module = ConvModule(in_channels, out_channels, kernel_size,
+                            padding=kernel_size // 2, bias=False, conv_cfg=conv_cfg,
+                            norm_cfg=norm_cfg, act_cfg=act_cfg)
+        super().__init__(module.conv, module.norm, module.activate)
+
+
+class DLAUp(nn.Module):
+    """Iterative IDA-Up over levels given shallowest first, e.g. channels (32, ..., 512)
+    at strides (2, ..., 32). Output: (N, channels[0], H0, W0) at the first level's size."""
+
+    def __init__(self, channels: Sequence[int], node_kernel: int = 3, **layer_cfg):
+        super().__init__()
+        n = len(channels)
+        if n < 2:
+            raise ValueError(f'DLAUp needs at least two levels, got channels={channels}')
+        in_channels = list(channels)
+        scales = [2**i for i in range(n)]
+        for i in range(n - 1):
+            j = n - i - 2  # from the deepest pair to the shallowest level
+            setattr(self, f'ida_{i}', IDAUp(
+                node_kernel, channels[j], in_channels[j:],
+                [s // scales[j] for s in scales[j:]], **layer_cfg))
+            scales[j + 1:] = [scales[j]] * (n - j - 1)
+            in_channels[j + 1:] = [channels[j]] * (n - j - 1)
+        self.num_levels = n
+
+    def forward(self, layers: Sequence[torch.Tensor]) -> torch.Tensor:
+        layers = list(layers)
+        for i in range(self.num_levels - 1):
+            x, ys = getattr(self, f'ida_{i}')(layers[-i - 2:])
+            layers[-i - 1:] = ys
+        return x
+
+
+class DLAUpHead(BaseDecodeHead):
+    """DLA-Up decode head (mmseg): DLAUp + 1x1 classifier + frozen bilinear up-sampling.
+
+    Args:
+        in_channels (Sequence[int]): channels of the backbone levels from stride
+            ``down_ratio`` to stride 32, e.g. ``[32, 64, 128, 256, 512]`` for DLA-34 and
+            ``down_ratio=2``.
+        down_ratio (int): 2, 4, 8 or 16: stride of the finest level DLA-Up aggregates to;
+            the logits are then up-sampled x``down_ratio`` (bilinear, frozen, as official).
+        in_index (Sequence[int] | None): indices of those levels in the backbone outputs;
+            default the last ``len(in_channels)`` outputs.
+        channels (int | None): must equal ``in_channels[0]`` (DLA-Up's output channels);
+            default that value.
+        node_kernel (int): kernel size of the aggregation nodes (3).
+        **kwargs: :class:`BaseDecodeHead` arguments (``num_classes``, ``norm_cfg``,
+            ``loss_decode``, ``dropout_ratio`` - default 0 - and ``norm_cfg`` - default BN -
+            as in the official model ...).
+
+    ``forward(inputs)`` returns logits of shape (N, num_classes, down_ratio * h, down_ratio
+    * w), (h, w) the size of the finest level; ``loss_by_feat`` / ``predict_by_feat`` crop
+    them to the label / image size (nothing to crop for sizes divisible by 32).
+    """
+
+    def __init__(self, in_channels: Sequence[int], down_ratio: int = 2, in_index=None,
+                 channels=None, node_kernel: int = 3, dropout_ratio: float = 0.0,
+                 init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_out',
+                               nonlinearity='relu', distribution='normal'), **kwargs):
+        if down_ratio not in (2, 4, 8, 16):
+            raise ValueError(f'down_ratio must be 2, 4, 8 or 16, got {down_ratio!r}')
+        num_levels = 6 - int(math.log2(down_ratio))
+        if len(in_channels) != num_levels:
+            raise ValueError(
+                f'DLAUpHead with down_ratio={down_ratio} aggregates the {num_levels} levels of '
+                f'strides {down_ratio}..32, so in_channels needs {num_levels} entries; got '
+                f'{list(in_channels)}')
+        in_index = list(range(-num_levels, 0)) if in_index is None else list(in_index)
+        if channels is None:
+            channels = in_channels[0]
+        if channels != in_channels[0]:
+            raise ValueError(f'channels ({channels}) must equal in_channels[0] '
+                             f'({in_channels[0]}): DLA-Up outputs the finest level\'s channels')
+        kwargs.setdefault('input_transform', 'multiple_select')
+        kwargs.setdefault('norm_cfg', dict(type='BN', requires_grad=True))  # as official
+        super().__init__(list(in_channels), channels, in_index=in_index,
+                         dropout_ratio=dropout_ratio, init_cfg=init_cfg, **kwargs)
+        self.down_ratio = down_ratio
+        self.dla_up = DLAUp(in_channels, node_kernel, conv_cfg=self.conv_cfg,
+                            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        self.up = bilinear_upsampling(self.out_channels, down_ratio)
+        self.up.weight.requires_grad = False  # frozen, as in the official DLASeg
+
+    def init_weights(self):
+        super().init_weights()
+        # The up-sampling layers are bilinear by design, whatever init_cfg says.
+        for m in self.modules():
+            if isinstance(m, nn.ConvTranspose2d):
+                fill_bilinear_(m)
+
+    def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
+        x = self.dla_up(self._transform_inputs(inputs))
+        return self.up(self.cls_seg(x))
+
+    def loss_by_feat(self, seg_logits: torch.Tensor, batch_data_samples: SampleList) -> dict:
+        size = batch_data_samples[0].gt_sem_seg.data.shape[-2:]
+        return super().loss_by_feat(crop_to(seg_logits, size), batch_data_samples)
+
+    def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]):
+        # mmseg resizes the logits to this size (the padded batch size when the data
+        # preprocessor padded): crop to it first so that resize is a no-op.
+        meta = batch_img_metas[0]
+        if isinstance(meta['img_shape'], torch.Size) or 'pad_shape' not in meta:
+            size = meta['img_shape']
+        else:
+            size = meta['pad_shape']
+        return super().predict_by_feat(crop_to(seg_logits, size[:2]), batch_img_metas)
+
+
+register_model(DLAUpHead, libraries=('mmseg', ))
