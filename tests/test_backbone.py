@@ -169,22 +169,42 @@ def test_bad_custom_arch(arch, match):
         DLA(arch)
 
 
-def _registry_cfg(scope, arch):
-    return Config(dict(
-        default_scope=scope, custom_imports=dict(imports=['mmdla'], allow_failed_imports=False),
-        backbone=dict(type='DLA', arch=arch, out_indices=(2, 5))))
+REGISTRY_SCRIPT = """
+import sys
+from mmengine.config import Config
+assert 'mmdla' not in sys.modules
+for path in sys.argv[1:]:
+    cfg = Config.fromfile(path)  # imports cfg.custom_imports, i.e. mmdla
+    registry = __import__(cfg.default_scope + '.registry', fromlist=['MODELS']).MODELS
+    model = registry.build(cfg.backbone)
+    print(cfg.default_scope, type(model).__module__, type(model).__name__, model.out_channels)
+"""
+
+
+def test_builds_from_mmpretrain_and_mmseg_configs_with_custom_imports(tmp_path):
+    """In a fresh interpreter: only the config's custom_imports brings mmdla in."""
+    import subprocess
+    import sys
+    paths = []
+    for scope in ('mmpretrain', 'mmseg'):
+        path = tmp_path / f'{scope}_cfg.py'
+        path.write_text(
+            f"default_scope = '{scope}'\n"
+            "custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)\n"
+            "backbone = dict(type='DLA', arch='dla46_c', out_indices=(2, 5))\n")
+        paths.append(str(path))
+    proc = subprocess.run([sys.executable, '-c', REGISTRY_SCRIPT, *paths],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()[-2:]
+    assert lines == ['mmpretrain mmdla.models.backbones.dla DLA (64, 256)',
+                     'mmseg mmdla.models.backbones.dla DLA (64, 256)']
 
 
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg'])
-def test_builds_from_both_registries(scope):
+def test_registered_class_is_ours(scope):
     import importlib
-    cfg = _registry_cfg(scope, 'dla46_c')
-    for module in cfg.custom_imports['imports']:
-        importlib.import_module(module)
-    registry = importlib.import_module(f'{scope}.registry').MODELS
-    assert registry.get('DLA') is DLA
-    model = registry.build(cfg.backbone)
-    assert isinstance(model, DLA) and model.out_channels == (64, 256)
+    assert importlib.import_module(f'{scope}.registry').MODELS.get('DLA') is DLA
 
 
 def test_mmseg_encoder_decoder_config_builds_and_runs():

@@ -32,9 +32,10 @@ def random_timm_dla(arch):
     """timm DLA with random weights and random, data-calibrated BN statistics, in eval mode.
 
     The BN affine parameters are randomised, then the running statistics are set to those
-    of a random batch (as after training), so activations - and logits - have realistic
-    magnitudes (with the default 0/1 statistics logits reach several hundred, and float32
-    summation order alone differs by more than 1e-4).
+    of a random batch (as after training), and the classifier is drawn from N(0, 0.01) (as
+    mmpretrain's LinearClsHead is initialised), so activations and logits have realistic
+    magnitudes (with the default 0/1 statistics and timm's Kaiming fc, logits reach several
+    hundred and float32 summation order alone differs by more than 1e-4).
     """
     import timm
     model = timm.create_model(arch, pretrained=False)
@@ -49,6 +50,8 @@ def random_timm_dla(arch):
         for m in bns:
             m.momentum = 0.1
             m.num_batches_tracked.fill_(1000)
+        model.fc.weight.normal_(0, 0.01)
+        model.fc.bias.normal_(0, 0.01)
     return model.eval()
 
 
