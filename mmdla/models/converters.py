@@ -1,5 +1,8 @@
 """Conversion of official (ucbdrive/dla) and timm DLA checkpoints to mmdla / MMEngine.
 
+Classification (:func:`convert_dla_classifier`) and segmentation
+(:func:`convert_dla_segmentor`, official ``dla*up`` = ``DLASeg`` checkpoints).
+
 Both sources use the same tensor names as :class:`mmdla.models.DLA`; the official files
 additionally hold the never-used ``project`` tensors of trees of depth > 1 (see the
 backbone's module docstring). The source format and the arch are detected from the
@@ -10,6 +13,7 @@ GlobalAveragePooling + LinearClsHead): ``backbone.*`` and ``head.fc.{weight,bias
 official 1x1-conv classifier becoming a linear layer. mmseg backbones load the same file
 with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
 """
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,6 +37,8 @@ class ConversionResult:
     source_format: str  # 'official' or 'timm'
     num_classes: int
     dropped: List[str] = field(default_factory=list)
+    task: str = 'classification'  # or 'segmentation'
+    down_ratio: int = 0  # segmentation only
 
 
 def unwrap_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
@@ -105,7 +111,12 @@ def detect_arch(backbone: Dict[str, torch.Tensor]) -> Tuple[str, str]:
         report.append((len(missing) + len(unexpected) + len(wrong), arch, missing,
                        unexpected, wrong))
     _, arch, missing, unexpected, wrong = min(report, key=lambda r: r[0])
-    shapes = arch_signature(arch)[0]
+    raise CheckpointMismatchError(
+        f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
+        + _mismatch_details(missing, unexpected, wrong, backbone, arch_signature(arch)[0]))
+
+
+def _mismatch_details(missing, unexpected, wrong, tensors, expected_shapes) -> str:
     details = []
     if missing:
         details.append(f'missing {len(missing)}: {_summarise(missing)}')
@@ -113,10 +124,8 @@ def detect_arch(backbone: Dict[str, torch.Tensor]) -> Tuple[str, str]:
         details.append(f'unexpected {len(unexpected)}: {_summarise(unexpected)}')
     if wrong:
         details.append('wrong shape: ' + _summarise(
-            f'{k} {tuple(backbone[k].shape)} != {shapes[k]}' for k in wrong))
-    raise CheckpointMismatchError(
-        f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
-        + '; '.join(details))
+            f'{k} {tuple(tensors[k].shape)} != {expected_shapes[k]}' for k in wrong))
+    return '; '.join(details)
 
 
 def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
@@ -143,3 +152,72 @@ def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
     out['head.fc.bias'] = fc['fc.bias']
     return ConversionResult(out, arch, source_format, weight.shape[0],
                             sorted(k for k in backbone if k in dead))
+
+
+def is_segmentation_checkpoint(state_dict: Mapping) -> bool:
+    """Official DLASeg checkpoints hold ``base.*`` (backbone) and ``dla_up.*`` tensors."""
+    return any(k.startswith('base.') for k in state_dict) and any(
+        k.startswith('dla_up.') for k in state_dict)
+
+
+def _head_signature(arch: str, down_ratio: int, num_classes: int) -> Dict[str, tuple]:
+    from .decode_heads import DLAUpHead
+    channels = DLA.arch_settings[arch]['channels']
+    first_level = int(math.log2(down_ratio))
+    with torch.device('meta'):
+        head = DLAUpHead(in_channels=channels[first_level:], down_ratio=down_ratio,
+                         num_classes=num_classes, init_cfg=None)
+    return {k: tuple(v.shape) for k, v in head.state_dict().items()}
+
+
+def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
+    """Convert an official DLASeg (``dla34up`` ...) checkpoint to an mmseg EncoderDecoder
+    with DLA + DLAUpHead: ``base.*`` -> ``backbone.*`` (minus the unused ``base.fc`` and the
+    dead ``project`` tensors), ``dla_up.*`` -> ``decode_head.dla_up.*``, ``fc.0.*`` ->
+    ``decode_head.conv_seg.*``, ``up.weight`` -> ``decode_head.up.weight``."""
+    state_dict = unwrap_state_dict(checkpoint)
+    if not is_segmentation_checkpoint(state_dict):
+        raise CheckpointMismatchError(
+            'not a DLA segmentation (DLASeg) checkpoint: no base.* and dla_up.* tensors')
+    base = {k[len('base.'):]: v for k, v in state_dict.items()
+            if k.startswith('base.') and not k.startswith('base.fc.')}
+    arch, source_format = detect_arch(base)
+    _, dead = arch_signature(arch)
+    if 'fc.0.weight' not in state_dict:
+        raise CheckpointMismatchError('DLASeg checkpoint without its classifier fc.0.weight')
+    num_classes = state_dict['fc.0.weight'].shape[0]
+    num_idas = len({k.split('.')[1] for k in state_dict if k.startswith('dla_up.ida_')})
+    down_ratio = 2**(5 - num_idas)  # DLA-Up has one IDA step per level above the first
+    if down_ratio not in (2, 4, 8, 16):
+        raise CheckpointMismatchError(f'DLASeg checkpoint with {num_idas} IDA-Up steps; '
+                                      'expected 4 (down_ratio 2) down to 1 (down_ratio 16)')
+    head = {}
+    for k, v in state_dict.items():
+        if k.startswith('dla_up.'):
+            head[k] = v
+        elif k.startswith('fc.0.'):
+            head['conv_seg.' + k[len('fc.0.'):]] = v
+        elif k == 'up.weight':
+            head[k] = v
+    expected = _head_signature(arch, down_ratio, num_classes)
+    missing = set(expected) - set(head)
+    unexpected = (set(head) - set(expected)) | {
+        k for k in state_dict if not k.startswith(('base.', 'dla_up.', 'fc.0.', 'up.'))}
+    wrong = {k for k in set(expected) & set(head) if tuple(head[k].shape) != expected[k]}
+    if missing or unexpected or wrong:
+        raise CheckpointMismatchError(
+            f'{arch} DLA-Up (down_ratio {down_ratio}) checkpoint does not match: '
+            + _mismatch_details(missing, unexpected, wrong, head, expected))
+    out = OrderedDict((f'backbone.{k}', v) for k, v in base.items() if k not in dead)
+    out.update((f'decode_head.{k}', v) for k, v in head.items())
+    return ConversionResult(out, arch, source_format, num_classes,
+                            sorted(f'base.{k}' for k in base if k in dead)
+                            + sorted(k for k in state_dict if k.startswith('base.fc.')),
+                            task='segmentation', down_ratio=down_ratio)
+
+
+def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
+    """Convert any supported DLA checkpoint: DLASeg (segmentation) or ImageNet classifier."""
+    if is_segmentation_checkpoint(unwrap_state_dict(checkpoint)):
+        return convert_dla_segmentor(checkpoint)
+    return convert_dla_classifier(checkpoint)

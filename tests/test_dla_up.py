@@ -1,0 +1,230 @@
+"""DLA-Up decode head: shapes, parameter counts, official equivalence through the converter.
+
+The official DLASeg is reproduced here functionally (F.conv2d / F.batch_norm /
+F.conv_transpose2d on an official-layout state dict, built by the construction rules of
+the official ``DLAUp``), on top of timm's DLA backbone, independent of mmdla's modules.
+"""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+
+from mmdla.models import DLA
+from mmdla.models.converters import arch_signature
+from tests.helpers import load_tool
+from tests.test_converter import random_timm_dla
+
+dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
+
+# ../shared/spec/dla.md §3, "clean" columns (19 and 11 classes)
+CLEAN_PARAMS = {'dla34': (17_540_435, 17_540_043), 'dla60': (29_980_755, 29_980_363),
+                'dla102': (41_213_011, 41_212_619), 'dla169': (61_333_843, 61_333_451)}
+
+
+def segmentor_cfg(arch, num_classes=19, down_ratio=2, **head):
+    from mmseg.models import SegDataPreProcessor
+    channels = DLA.arch_settings[arch]['channels']
+    first = int(math.log2(down_ratio))
+    return dict(
+        type='EncoderDecoder',
+        data_preprocessor=SegDataPreProcessor(),
+        backbone=dict(type='DLA', arch=arch),
+        decode_head=dict(type='DLAUpHead', in_channels=list(channels[first:]),
+                         down_ratio=down_ratio, num_classes=num_classes,
+                         loss_decode=dict(type='CrossEntropyLoss', avg_non_ignore=True),
+                         **head),
+        train_cfg=ConfigDict(), test_cfg=ConfigDict(mode='whole'))
+
+
+def build_segmentor(*args, **kwargs):
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    return MODELS.build(segmentor_cfg(*args, **kwargs))
+
+
+@pytest.mark.parametrize('arch', list(CLEAN_PARAMS))
+def test_parameter_counts(arch):
+    for num_classes, expected in zip((19, 11), CLEAN_PARAMS[arch]):
+        with torch.device('meta'):
+            model = build_segmentor(arch, num_classes)
+        assert sum(p.numel() for p in model.parameters()) == expected
+
+
+@pytest.mark.parametrize('down_ratio', [2, 4, 8, 16])
+@pytest.mark.parametrize('size', [(64, 96), (97, 131), (33, 35)])
+def test_shapes_any_size(down_ratio, size):
+    model = build_segmentor('dla34', num_classes=5, down_ratio=down_ratio).eval()
+    h, w = size
+    with torch.no_grad():
+        logits = model(torch.randn(1, 3, h, w), mode='tensor')
+        assert logits.shape == (1, 5, -(-h // down_ratio) * down_ratio,
+                                -(-w // down_ratio) * down_ratio)
+        results = model.predict(torch.randn(1, 3, h, w))
+    assert results[0].seg_logits.data.shape == (5, h, w)
+    assert results[0].pred_sem_seg.data.shape == (1, h, w)
+
+
+def test_final_upsampling_is_frozen_bilinear_and_rest_learns():
+    model = build_segmentor('dla34', num_classes=3)
+    model.init_weights()
+    up = model.decode_head.up
+    assert not up.weight.requires_grad
+    # bilinear x2 kernel of the official fill_up_weights
+    row = torch.tensor([0.25, 0.75, 0.75, 0.25])
+    torch.testing.assert_close(up.weight[0, 0], torch.outer(row, row))
+    ida_up = model.decode_head.dla_up.ida_0.up_1
+    assert ida_up.weight.requires_grad
+    torch.testing.assert_close(ida_up.weight[7, 0], torch.outer(row, row))
+
+
+def test_loss_decreases_and_all_trainable_params_get_grads():
+    from mmseg.structures import SegDataSample
+    from mmengine.structures import PixelData
+    torch.manual_seed(0)
+    model = build_segmentor('dla34', num_classes=4)
+    model.init_weights()
+    x = torch.randn(2, 3, 64, 64)
+    labels = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()  # learnable from the pixels
+    labels[:, :4] = 255  # ignored band
+    samples = []
+    for lab in labels:
+        s = SegDataSample(gt_sem_seg=PixelData(data=lab[None]))
+        s.set_metainfo(dict(img_shape=(64, 64), pad_shape=(64, 64)))
+        samples.append(s)
+    optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    losses = []
+    for step in range(8):
+        loss = model.loss(x, samples)['decode.loss_ce']
+        optim.zero_grad()
+        loss.backward()
+        if step == 0:
+            no_grad = [n for n, p in model.named_parameters()
+                       if p.requires_grad and p.grad is None]
+            assert no_grad == []
+        optim.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match='down_ratio must be 2, 4, 8 or 16'):
+        build_segmentor('dla34', down_ratio=3)
+    from mmseg.registry import MODELS
+    with pytest.raises(ValueError, match='in_channels needs 5 entries'):
+        MODELS.build(dict(type='DLAUpHead', in_channels=[64, 128, 256, 512], num_classes=3))
+
+
+# ---------------------------------------------------------------- official reference
+def official_dlaup_plan(channels):
+    """The official DLAUp construction: per IDA step its out_dim, in_channels, up factors."""
+    in_channels, scales = list(channels), [2**i for i in range(len(channels))]
+    plan = []
+    for i in range(len(channels) - 1):
+        j = -i - 2
+        plan.append((channels[j], list(in_channels[j:]), [s // scales[j] for s in scales[j:]]))
+        scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
+        in_channels[j + 1:] = [channels[j]] * len(in_channels[j + 1:])
+    return plan
+
+
+def random_bn(sd, prefix, c):
+    sd[f'{prefix}.weight'] = torch.rand(c) + 0.5
+    sd[f'{prefix}.bias'] = torch.randn(c) * 0.1
+    sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
+    sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
+    sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)
+
+
+def official_dlaseg_state_dict(timm_model, arch, num_classes, down_ratio):
+    """Random official DLASeg tensors: base (+ dead project, + fc), dla_up, fc, up."""
+    sd = {f'base.{k}': v for k, v in timm_model.state_dict().items()}
+    for name, shape in arch_signature(arch)[1].items():
+        sd[f'base.{name}'] = torch.randn(shape) if len(shape) else torch.tensor(3)
+    channels = DLA.arch_settings[arch]['channels'][int(math.log2(down_ratio)):]
+    for i, (out_dim, in_chs, factors) in enumerate(official_dlaup_plan(channels)):
+        p = f'dla_up.ida_{i}'
+        for k, (c, f) in enumerate(zip(in_chs, factors)):
+            if c != out_dim:
+                sd[f'{p}.proj_{k}.0.weight'] = torch.randn(out_dim, c, 1, 1) * (2 / c)**0.5
+                random_bn(sd, f'{p}.proj_{k}.1', out_dim)
+            if f != 1:
+                sd[f'{p}.up_{k}.weight'] = torch.rand(out_dim, 1, 2 * f, 2 * f) * 0.5
+        for k in range(1, len(in_chs)):
+            sd[f'{p}.node_{k}.0.weight'] = torch.randn(out_dim, 2 * out_dim, 3, 3) * (
+                1 / (9 * out_dim))**0.5
+            random_bn(sd, f'{p}.node_{k}.1', out_dim)
+    sd['fc.0.weight'] = torch.randn(num_classes, channels[0], 1, 1) * 0.1
+    sd['fc.0.bias'] = torch.randn(num_classes) * 0.1
+    sd['up.weight'] = torch.rand(num_classes, 1, 2 * down_ratio, 2 * down_ratio)
+    return sd
+
+
+def official_dlaseg_forward(timm_model, sd, x, down_ratio):
+    """Official DLASeg.forward (before LogSoftmax), functionally."""
+    def bn(t, p):
+        return F.batch_norm(t, sd[f'{p}.running_mean'], sd[f'{p}.running_var'],
+                            sd[f'{p}.weight'], sd[f'{p}.bias'], False, 0.0, 1e-5)
+
+    def up(t, w):
+        f = w.shape[-1] // 2
+        return F.conv_transpose2d(t, w, stride=f, padding=f // 2, groups=t.shape[1])
+
+    feats = [timm_model.base_layer(x)]
+    for i in range(6):
+        feats.append(getattr(timm_model, f'level{i}')(feats[-1]))
+    layers = feats[1 + int(math.log2(down_ratio)):]
+    for i in range(len(layers) - 1):
+        p = f'dla_up.ida_{i}'
+        inputs = list(layers[-i - 2:])
+        for k, t in enumerate(inputs):
+            if f'{p}.proj_{k}.0.weight' in sd:
+                t = F.relu(bn(F.conv2d(t, sd[f'{p}.proj_{k}.0.weight']), f'{p}.proj_{k}.1'))
+            if f'{p}.up_{k}.weight' in sd:
+                t = up(t, sd[f'{p}.up_{k}.weight'])
+            inputs[k] = t
+        y, ys = inputs[0], []
+        for k in range(1, len(inputs)):
+            y = F.relu(bn(F.conv2d(torch.cat([y, inputs[k]], 1), sd[f'{p}.node_{k}.0.weight'],
+                                   padding=1), f'{p}.node_{k}.1'))
+            ys.append(y)
+        layers[-i - 1:] = ys
+    logits = F.conv2d(y, sd['fc.0.weight'], sd['fc.0.bias'])
+    return up(logits, sd['up.weight'])
+
+
+@pytest.mark.parametrize('arch,down_ratio', [('dla34', 2), ('dla102', 2), ('dla34', 8)])
+def test_official_dlaseg_equivalence_through_converter(arch, down_ratio, tmp_path):
+    torch.manual_seed(0)
+    timm_model = random_timm_dla(arch)
+    sd = official_dlaseg_state_dict(timm_model, arch, 19, down_ratio)
+    torch.save(sd, tmp_path / f'{arch}up.pth')
+    assert dla2mmdla.main([str(tmp_path / f'{arch}up.pth'), str(tmp_path / 'mm.pth')]) == 0
+    ckpt = torch.load(tmp_path / 'mm.pth', weights_only=True)
+    assert ckpt['meta']['task'] == 'segmentation' and ckpt['meta']['arch'] == arch
+    assert ckpt['meta']['down_ratio'] == down_ratio
+    model = build_segmentor(arch, 19, down_ratio).eval()
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = torch.randn(1, 3, 128, 160)
+    with torch.no_grad():
+        expected = official_dlaseg_forward(timm_model, sd, x, down_ratio)
+        logits = model(x, mode='tensor')
+    assert logits.shape == expected.shape == (1, 19, 128, 160)
+    error = (logits - expected).abs().max().item()
+    print(f'{arch}up down_ratio {down_ratio}: max abs logit difference {error:.2e}')
+    assert error < 1e-4
+
+
+def test_segmentation_converter_reports_mismatch(tmp_path, capsys):
+    torch.manual_seed(0)
+    sd = official_dlaseg_state_dict(random_timm_dla('dla34'), 'dla34', 19, 2)
+    sd['dla_up.ida_1.node_2.0.weight'] = torch.zeros(128, 256, 1, 1)
+    del sd['up.weight']
+    torch.save(sd, tmp_path / 'bad.pth')
+    assert dla2mmdla.main([str(tmp_path / 'bad.pth'), str(tmp_path / 'o.pth')]) == 1
+    err = capsys.readouterr().err
+    assert 'dla34 DLA-Up (down_ratio 2) checkpoint does not match' in err
+    assert 'missing 1: up.weight' in err
+    assert 'dla_up.ida_1.node_2.0.weight (128, 256, 1, 1) != (128, 256, 3, 3)' in err
