@@ -14,15 +14,19 @@ through ``custom_imports`` before MMEngine builds the Runner.
 
 2. ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and MMEngine 0.10.7
    checkpoints (``resume=True``, ``load_from``) hold a few non-tensor objects (the message
-   hub's ``HistoryBuffer``, numpy arrays/scalars/dtypes of logged values). We keep
+   hub's ``HistoryBuffer``, numpy arrays/scalars/dtypes of logged values, and
+   ``getattr(HistoryBuffer, 'mean')``-style references to its statistics methods). We keep
    ``weights_only=True`` and allow-list exactly those globals for MMEngine's local-file
-   loader, instead of disabling the safety for every load
-   (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). Applied only when torch has
+   loader; ``getattr`` is replaced by a version that only returns those HistoryBuffer
+   methods, so allowing it opens nothing else. This is safer than disabling the check for
+   every load (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). Applied only when torch has
    ``torch.serialization.safe_globals`` (torch >= 2.5).
 """
 import glob
 import importlib.util
 import os.path as osp
+import pickle
+import sys
 
 import torch
 
@@ -36,7 +40,7 @@ def torchvision_fix_needed() -> bool:
     spec = importlib.util.find_spec('torchvision')
     if spec is None or not spec.submodule_search_locations:
         return False
-    if 'torchvision' in __import__('sys').modules:
+    if 'torchvision' in sys.modules:
         return False  # already imported: too late to help, and it evidently worked
     libs = glob.glob(osp.join(spec.submodule_search_locations[0], '_C*.so'))
     if not libs:
@@ -60,13 +64,29 @@ def _fix_torchvision():
         pass
 
 
+def _history_buffer_getattr(obj, name):
+    """The one use of ``getattr`` in MMEngine checkpoints: a HistoryBuffer's
+    ``statistics_methods`` hold its methods (pickled as ``getattr(HistoryBuffer, 'mean')``).
+    Anything else is refused."""
+    from mmengine.logging import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean'} | set(
+        getattr(HistoryBuffer, '_statistics_methods', {}))
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}), which is not part of an MMEngine '
+        'checkpoint; refusing to load it with weights_only=True')
+
+
 def _mmengine_checkpoint_globals():
     """The non-tensor globals an MMEngine checkpoint contains (see module docstring)."""
     import numpy as np
     from mmengine.logging import HistoryBuffer
     np_core = getattr(np, '_core', None) or np.core
     allowed = [HistoryBuffer, np_core.multiarray._reconstruct, np_core.multiarray.scalar,
-               np.ndarray, np.dtype]
+               np.ndarray, np.dtype,
+               (_history_buffer_getattr, 'builtins.getattr'),
+               (_history_buffer_getattr, '__builtin__.getattr')]
     # numpy >= 1.25 pickles dtypes by their class, e.g. numpy.dtypes.Float64DType
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:

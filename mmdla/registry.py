@@ -10,24 +10,25 @@ from typing import Iterable, List
 from mmengine.registry import Registry
 
 #: downstream library -> its registry module
-_LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry'}
+LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry'}
 
 
-def installed_registries(name: str, libraries: Iterable[str] = tuple(_LIBRARIES)
+def installed_registries(name: str, libraries: Iterable[str] = tuple(LIBRARIES)
                          ) -> List[Registry]:
     """The registries called ``name`` (e.g. 'MODELS') of those ``libraries`` installed."""
     registries = []
     for library in libraries:
         try:
-            module = importlib.import_module(_LIBRARIES[library])
+            module = importlib.import_module(LIBRARIES[library])
         except ImportError:
             continue
         registries.append(getattr(module, name))
     return registries
 
 
-def register_model(cls, libraries: Iterable[str] = tuple(_LIBRARIES)):
-    """Register ``cls`` in ``MODELS`` of every installed library in ``libraries``."""
-    for registry in installed_registries('MODELS', libraries):
-        registry.register_module(module=cls)
+def register(cls, registry: str = 'MODELS', libraries: Iterable[str] = tuple(LIBRARIES)):
+    """Register ``cls`` in the ``registry`` (MODELS, DATASETS, TRANSFORMS ...) of every
+    installed library in ``libraries``; returns ``cls``."""
+    for reg in installed_registries(registry, libraries):
+        reg.register_module(module=cls)
     return cls

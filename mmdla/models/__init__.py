@@ -6,4 +6,5 @@ __all__ = ['DLA']
 
 if importlib.util.find_spec('mmseg') is not None:  # decode heads are mmseg modules
     from .decode_heads import DLAUp, DLAUpHead, IDAUp  # noqa: F401
-    __all__ += ['DLAUp', 'DLAUpHead', 'IDAUp']
+    from .segmentors import DLASegTTAModel  # noqa: F401
+    __all__ += ['DLAUp', 'DLAUpHead', 'IDAUp', 'DLASegTTAModel']

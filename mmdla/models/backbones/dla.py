@@ -27,7 +27,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdla.registry import register_model
+from mmdla.registry import register
 
 NUM_LEVELS = 6
 
@@ -295,8 +295,8 @@ class DLA(BaseModule):
         norm_eval (bool): keep all BN layers in eval mode during training.
         with_cp (bool): activation checkpointing in every block (less memory, ~30% slower
             training step).
-        init_cfg (dict | list | None): default is the official initialisation (conv
-            ~ N(0, sqrt(2 / (k * k * out_channels))), BN weight 1 / bias 0). Use
+        init_cfg (dict | list | None): None (default) is the official initialisation
+            (conv ~ N(0, sqrt(2 / (k * k * out_channels))), BN weight 1 / bias 0). Use
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` for weights
             converted by ``tools/model_converters/dla2mmdla.py``.
 
@@ -331,11 +331,13 @@ class DLA(BaseModule):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  norm_eval: bool = False,
                  with_cp: bool = False,
-                 init_cfg=[
-                     dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                          nonlinearity='relu', distribution='normal'),
-                     dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg: Optional[Union[dict, List[dict]]] = None):
+        if init_cfg is None:  # as mmseg's ResNet: None means the default (official) init
+            init_cfg = [
+                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu',
+                     distribution='normal'),
+                dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm'])
+            ]
         super().__init__(init_cfg)
         spec = _parse_arch(arch)
         self.arch = arch if isinstance(arch, str) else 'custom'
@@ -417,4 +419,4 @@ class DLA(BaseModule):
         return self
 
 
-register_model(DLA)
+register(DLA)

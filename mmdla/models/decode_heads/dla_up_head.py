@@ -28,7 +28,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import SampleList
 
-from mmdla.registry import register_model
+from mmdla.registry import register
 
 
 def bilinear_kernel(kernel_size: int) -> torch.Tensor:
@@ -223,4 +223,4 @@ class DLAUpHead(BaseDecodeHead):
         return super().predict_by_feat(crop_to(seg_logits, size[:2]), batch_img_metas)
 
 
-register_model(DLAUpHead, libraries=('mmseg', ))
+register(DLAUpHead, libraries=('mmseg', ))

@@ -1,0 +1,4 @@
+from .camvid import CamVidDataset
+from .transforms import ColorJitter
+
+__all__ = ['CamVidDataset', 'ColorJitter']

@@ -1,0 +1,5 @@
+from .distributed import CPUDistributedDataParallel, setup_cpu_distributed
+from .launch import exit_on_input_error, load_config, prepare_runner_config
+
+__all__ = ['CPUDistributedDataParallel', 'setup_cpu_distributed', 'exit_on_input_error',
+           'load_config', 'prepare_runner_config']

@@ -1,0 +1,3 @@
+from .tta import DLASegTTAModel
+
+__all__ = ['DLASegTTAModel']

@@ -1,0 +1,57 @@
+"""The DLA paper's multi-scale test as an MMEngine TTA model.
+
+Paper / official ``segment.py``: for each scale (0.5, 0.75, 1, 1.25, 1.5) the network's
+log-softmax output is resized to the image size and the maps are SUMMED; the prediction is
+the argmax of the sum; no flipping. mmseg's ``SegTTAModel`` instead averages softmax
+probabilities of logits that were first resized, so it is not used.
+
+Use with ``tools/test.py CONFIG CKPT --tta``: the config's ``tta_pipeline`` produces one
+view per scale (and per flip, with ``--tta-flip``); for each view this model runs the
+segmentor once, takes the log-softmax at the view's resolution, lets the segmentor undo
+padding / flip and resize it to the original image size (bilinear), and sums.
+"""
+from typing import List
+
+import torch
+from mmengine.model import BaseTTAModel
+from mmengine.structures import PixelData
+from mmseg.utils import SampleList
+
+from mmdla.registry import register
+
+
+class DLASegTTAModel(BaseTTAModel):
+    """Sum of per-view log-softmax maps at image resolution, then argmax."""
+
+    def test_step(self, data):
+        if isinstance(data, dict):
+            views = [dict(zip(data, values)) for values in zip(*data.values())]
+        else:
+            views = list(data)
+        predictions = []
+        for view in views:
+            predictions.append(self._view_log_softmax(view))
+        return self.merge_preds(list(zip(*predictions)))
+
+    def _view_log_softmax(self, view) -> SampleList:
+        segmentor = self.module
+        view = segmentor.data_preprocessor(view, False)
+        samples = view['data_samples']
+        logits = segmentor.inference(view['inputs'], [s.metainfo for s in samples])
+        # postprocess_result removes padding, un-flips and resizes to the original size
+        return segmentor.postprocess_result(torch.log_softmax(logits, dim=1), samples)
+
+    def merge_preds(self, data_samples_list: List[SampleList]) -> SampleList:
+        merged = []
+        for views in data_samples_list:
+            total = views[0].seg_logits.data.clone()
+            for sample in views[1:]:
+                total += sample.seg_logits.data
+            result = views[0]  # keeps gt_sem_seg and the image's metainfo
+            result.set_data({'seg_logits': PixelData(data=total),
+                             'pred_sem_seg': PixelData(data=total.argmax(0, keepdim=True))})
+            merged.append(result)
+        return merged
+
+
+register(DLASegTTAModel, libraries=('mmseg', ))

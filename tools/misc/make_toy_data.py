@@ -1,0 +1,223 @@
+#!/usr/bin/env python
+"""Generate a small synthetic street-scene dataset in Cityscapes layout (no download).
+
+    python tools/misc/make_toy_data.py data/toy [--seed 0] [--num-train 48] [--num-val 16]
+
+Writes ``OUT/leftImg8bit/{train,val}/toycity/toycity_NNNNNN_000019_leftImg8bit.png`` and
+``OUT/gtFine/{train,val}/toycity/toycity_NNNNNN_000019_gtFine_labelTrainIds.png`` (19-class
+Cityscapes trainIds, 255 = ignore), so mmseg's ``CityscapesDataset`` reads it as it is.
+
+Each scene is drawn procedurally: sky with clouds above a random horizon, a row of buildings
+with windows, trees, a perspective road with lane markings between sidewalks, terrain
+patches, cars with windows and wheels, poles with traffic signs and lights, pedestrians,
+and an ego-vehicle band at the bottom that is labelled ignore (255) as in Cityscapes.
+Colours are drawn per scene from overlapping ranges and every image gets texture, noise,
+blur and a global brightness change, so colour alone does not give the class away.
+The output is a deterministic function of ``--seed``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import cv2
+import numpy as np
+
+# Cityscapes trainIds used by the toy scenes
+ROAD, SIDEWALK, BUILDING, POLE, LIGHT, SIGN, VEGETATION, TERRAIN, SKY, PERSON, CAR = (
+    0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 13)
+IGNORE = 255
+
+
+def _jitter(rng, bgr, spread=25):
+    return tuple(int(np.clip(c + rng.integers(-spread, spread + 1), 0, 255)) for c in bgr)
+
+
+def _texture(rng, shape, scale, amplitude):
+    """Smooth random texture (H, W) in [-amplitude, amplitude]."""
+    h, w = shape
+    small = rng.standard_normal((max(2, h // scale), max(2, w // scale))).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) * amplitude
+
+
+class Scene:
+    """An image (BGR uint8) and its label map, painted back to front."""
+
+    def __init__(self, rng, height, width):
+        self.rng, self.h, self.w = rng, height, width
+        self.img = np.zeros((height, width, 3), np.float32)
+        self.label = np.full((height, width), IGNORE, np.uint8)
+
+    def paint(self, mask, label, colour, texture=0.0, scale=8):
+        if not mask.any():
+            return
+        tex = _texture(self.rng, (self.h, self.w), scale, texture)[..., None] if texture else 0
+        colour_img = np.asarray(colour, np.float32)[None, None, :] + tex
+        self.img[mask] = np.broadcast_to(colour_img, self.img.shape)[mask]
+        self.label[mask] = label
+
+    def mask(self, draw):
+        """A boolean mask drawn by ``draw(canvas)`` (cv2 calls with colour 1)."""
+        canvas = np.zeros((self.h, self.w), np.uint8)
+        draw(canvas)
+        return canvas.astype(bool)
+
+
+def draw_scene(rng, height, width):
+    s = Scene(rng, height, width)
+    h, w = height, width
+    horizon = int(h * rng.uniform(0.35, 0.5))
+    rows = np.arange(h)[:, None] * np.ones((1, w))
+
+    # sky: vertical gradient + clouds
+    sky_top, sky_bottom = _jitter(rng, (200, 140, 90), 30), _jitter(rng, (235, 210, 180), 20)
+    t = (rows / max(horizon, 1))[..., None]
+    gradient = (1 - t) * np.array(sky_top) + t * np.array(sky_bottom)
+    s.paint(rows < horizon, SKY, (0, 0, 0))
+    s.img[rows < horizon] = gradient[rows < horizon]
+    for _ in range(rng.integers(0, 4)):
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, max(horizon // 2, 2))))
+        axes = (int(rng.integers(w // 16, w // 6)), int(rng.integers(h // 30 + 1, h // 12 + 2)))
+        cloud = s.mask(lambda c: cv2.ellipse(c, centre, axes, 0, 0, 360, 1, -1))
+        s.paint(cloud & (rows < horizon), SKY, _jitter(rng, (240, 240, 240), 10), 8, 4)
+
+    # buildings along the horizon, with window grids
+    x = int(-rng.integers(0, w // 8))
+    base = horizon + int(h * 0.04)
+    while x < w:
+        bw = int(rng.integers(w // 10, w // 4))
+        top = int(rng.integers(int(h * 0.05), max(int(h * 0.06), horizon - h // 10)))
+        rect = s.mask(lambda c: cv2.rectangle(c, (x, top), (x + bw, base), 1, -1))
+        wall = _jitter(rng, (rng.integers(60, 170),) * 3, 40)
+        s.paint(rect, BUILDING, wall, 12, 6)
+        window = _jitter(rng, (60, 50, 40), 30)
+        step_x, step_y = max(4, bw // 5), max(4, (base - top) // 6)
+        for wy in range(top + 3, base - step_y, step_y):
+            for wx in range(x + 3, x + bw - 3, step_x):
+                win = s.mask(lambda c: cv2.rectangle(
+                    c, (wx, wy), (wx + step_x // 2, wy + step_y // 2), 1, -1))
+                s.paint(win, BUILDING, window, 6)
+        x += bw
+
+    # trees: crowns over buildings / sky
+    for _ in range(rng.integers(1, 5)):
+        cx = int(rng.integers(0, w))
+        cy = int(horizon - rng.integers(0, h // 6))
+        axes = (int(rng.integers(w // 20, w // 8)), int(rng.integers(h // 12, h // 5)))
+        crown = s.mask(lambda c: cv2.ellipse(c, (cx, cy), axes, 0, 0, 360, 1, -1))
+        s.paint(crown, VEGETATION, _jitter(rng, (50, 130, 60), 35), 30, 3)
+
+    # ground: sidewalks, road (trapezoid to a vanishing point), terrain strips
+    vanish_x = int(w * rng.uniform(0.35, 0.65))
+    ground = rows >= base
+    s.paint(ground, SIDEWALK, _jitter(rng, (150, 150, 160), 30), 10, 3)
+    left_bottom = int(w * rng.uniform(-0.3, 0.1))
+    right_bottom = int(w * rng.uniform(0.9, 1.3))
+    road_poly = np.array([[vanish_x - w // 30, base], [vanish_x + w // 30, base],
+                          [right_bottom, h], [left_bottom, h]], np.int32)
+    road = s.mask(lambda c: cv2.fillPoly(c, [road_poly], 1))
+    s.paint(road & ground, ROAD, _jitter(rng, (90, 90, 95), 30), 10, 8)
+    for _ in range(rng.integers(0, 3)):
+        side = rng.choice([0, w - 1])
+        patch = s.mask(lambda c: cv2.ellipse(
+            c, (int(side), int(rng.integers(base, h))), (w // 10, h // 14), 0, 0, 360, 1, -1))
+        s.paint(patch & ground & ~road, TERRAIN, _jitter(rng, (70, 140, 130), 30), 25, 3)
+    # lane markings (still road)
+    for frac in np.linspace(0.1, 0.9, 5):
+        y0 = int(base + (h - base) * frac)
+        y1 = int(base + (h - base) * min(frac + 0.08, 1))
+        x0 = int(vanish_x + (w // 2 - vanish_x) * (y0 - base) / max(h - base, 1) * 0.2)
+        line = s.mask(lambda c: cv2.line(c, (x0, y0), (x0, y1), 1, max(1, (y0 - base) // 25)))
+        s.paint(line & road, ROAD, (220, 220, 220), 5)
+
+    # poles with signs and traffic lights on the sidewalk
+    for _ in range(rng.integers(1, 4)):
+        px = int(rng.choice([rng.integers(0, max(1, left_bottom + w // 8)),
+                             rng.integers(min(w - 1, right_bottom - w // 8), w)]))
+        py_bottom = int(rng.integers(base + (h - base) // 4, h))
+        height_px = int((py_bottom - horizon) * rng.uniform(1.2, 2.0)) + h // 10
+        top = max(2, py_bottom - height_px)
+        thick = max(1, (py_bottom - base) // 20)
+        pole = s.mask(lambda c: cv2.line(c, (px, top), (px, py_bottom), 1, thick))
+        s.paint(pole, POLE, _jitter(rng, (110, 110, 110), 30), 5)
+        size = max(3, thick * 3)
+        if rng.random() < 0.5:
+            sign = s.mask(lambda c: cv2.circle(c, (px, top), size, 1, -1))
+            s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5)
+        else:
+            light = s.mask(lambda c: cv2.rectangle(
+                c, (px - size // 2, top), (px + size // 2, top + 2 * size), 1, -1))
+            s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5)
+            dot = s.mask(lambda c: cv2.circle(c, (px, top + size // 2), max(1, size // 3), 1, -1))
+            s.paint(dot, LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60))
+
+    # cars on the road, smaller towards the horizon
+    for _ in range(rng.integers(1, 5)):
+        cy = int(rng.uniform(base + (h - base) * 0.15, h * 0.95))
+        depth = (cy - base) / max(h - base, 1)
+        cw, ch = int(w * (0.08 + 0.25 * depth)), int(h * (0.05 + 0.15 * depth))
+        cx = int(vanish_x + (rng.uniform(-0.9, 0.9)) * (w * 0.5) * depth)
+        body = s.mask(lambda c: cv2.rectangle(c, (cx - cw // 2, cy - ch), (cx + cw // 2, cy),
+                                              1, -1))
+        s.paint(body, CAR, _jitter(rng, tuple(int(v) for v in rng.integers(20, 235, 3)), 10),
+                8, 4)
+        glass = s.mask(lambda c: cv2.rectangle(
+            c, (cx - cw // 3, cy - ch + 2), (cx + cw // 3, cy - ch // 2), 1, -1))
+        s.paint(glass, CAR, _jitter(rng, (80, 60, 50), 20), 5)
+        r = max(2, ch // 5)
+        for wx in (cx - cw // 3, cx + cw // 3):
+            wheel = s.mask(lambda c: cv2.circle(c, (wx, cy), r, 1, -1))
+            s.paint(wheel, CAR, (20, 20, 20), 3)
+
+    # pedestrians on the sidewalk
+    for _ in range(rng.integers(0, 4)):
+        py = int(rng.integers(base + (h - base) // 5, h))
+        depth = (py - base) / max(h - base, 1)
+        ph = int(h * (0.06 + 0.2 * depth))
+        px = int(rng.choice([rng.integers(0, w // 5), rng.integers(4 * w // 5, w)]))
+        torso = s.mask(lambda c: cv2.ellipse(c, (px, py - ph // 2), (max(2, ph // 7), ph // 2),
+                                             0, 0, 360, 1, -1))
+        s.paint(torso, PERSON, _jitter(rng, tuple(int(v) for v in rng.integers(30, 200, 3)), 10), 6)
+        head = s.mask(lambda c: cv2.circle(c, (px, py - ph), max(2, ph // 7), 1, -1))
+        s.paint(head, PERSON, _jitter(rng, (120, 150, 200), 20))
+
+    # ego vehicle (ignore), then global appearance changes
+    if rng.random() < 0.7:
+        ego = rows >= h - int(h * rng.uniform(0.05, 0.1))
+        s.paint(ego, IGNORE, _jitter(rng, (30, 30, 35), 10), 4)
+    img = s.img * rng.uniform(0.7, 1.3) + rng.normal(0, 8, s.img.shape)
+    img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (3, 3), 0.6)
+    return img, s.label
+
+
+def write_split(out_dir, split, count, seed_offset, seed, size):
+    img_dir = osp.join(out_dir, 'leftImg8bit', split, 'toycity')
+    ann_dir = osp.join(out_dir, 'gtFine', split, 'toycity')
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(ann_dir, exist_ok=True)
+    for i in range(count):
+        rng = np.random.default_rng([seed, seed_offset + i])
+        img, label = draw_scene(rng, *size)
+        stem = f'toycity_{seed_offset + i:06d}_000019'
+        cv2.imwrite(osp.join(img_dir, f'{stem}_leftImg8bit.png'), img)
+        cv2.imwrite(osp.join(ann_dir, f'{stem}_gtFine_labelTrainIds.png'), label)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Synthetic Cityscapes-layout toy data')
+    parser.add_argument('out_dir', help='output root, e.g. data/toy')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--num-train', type=int, default=48)
+    parser.add_argument('--num-val', type=int, default=16)
+    parser.add_argument('--size', type=int, nargs=2, default=[128, 256], metavar=('H', 'W'))
+    args = parser.parse_args(argv)
+    if min(args.size) < 32:
+        parser.error('--size must be at least 32 x 32')
+    write_split(args.out_dir, 'train', args.num_train, 0, args.seed, args.size)
+    write_split(args.out_dir, 'val', args.num_val, 100000, args.seed, args.size)
+    print(f'make_toy_data: wrote {args.num_train} train and {args.num_val} val scenes of '
+          f'{args.size[0]}x{args.size[1]} to {args.out_dir} (seed {args.seed})')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint of a segmentation (mmseg) or classification (mmpretrain) config.
+
+    python tools/test.py CONFIG CHECKPOINT [--tta [--tta-flip]] [--out DIR_OR_FILE]
+                         [--show] [--show-dir DIR] [--work-dir DIR]
+                         [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
+
+``--tta`` runs the config's ``tta_model`` on its ``tta_pipeline``; for the DLA segmentation
+configs that is the paper's multi-scale test (scales 0.5, 0.75, 1, 1.25, 1.5; per-scale
+log-softmax resized to the image and summed; no flip unless ``--tta-flip``).
+``--out``: segmentation - a directory for the predicted label maps; classification - a
+pickle file of the predictions. ``--show-dir``: where to draw predictions.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmdla  # noqa: E402,F401  (compat fixes + registration before anything else)
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmdla.engine import exit_on_input_error, load_config, prepare_runner_config  # noqa: E402
+from mmdla.utils import ConfigInputError  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a DLA model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument('--out', help='segmentation: directory for predicted label maps; '
+                                      'classification: pickle file for predictions')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--show-dir', help='directory to save drawn predictions')
+    parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation '
+                        "(the DLA paper's multi-scale test for segmentation configs)")
+    parser.add_argument('--tta-flip', action='store_true',
+                        help='with --tta: also average over horizontal flips')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.tta_flip and not args.tta:
+        parser.error('--tta-flip needs --tta')
+    return args
+
+
+def use_tta(cfg, flip: bool):
+    """Replace the model by the config's TTA model and the test pipeline by tta_pipeline."""
+    if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+        raise ConfigInputError('--tta needs tta_model and tta_pipeline in the config')
+    pipeline = cfg.tta_pipeline
+    if flip:
+        tta = next((t for t in pipeline if t['type'] == 'TestTimeAug'), None)
+        if tta is None:
+            raise ConfigInputError('--tta-flip needs a TestTimeAug step in tta_pipeline')
+        tta['transforms'].insert(1, [
+            dict(type='RandomFlip', prob=0., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='horizontal')])
+    cfg.test_dataloader.dataset.pipeline = pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
+def visualize(cfg, args):
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise ConfigInputError('--show/--show-dir need default_hooks.visualization')
+    if cfg.default_scope == 'mmseg':
+        hook['draw'] = True
+        if args.show_dir:
+            cfg.visualizer['save_dir'] = args.show_dir
+    else:  # mmpretrain
+        hook['enable'] = True
+        if args.show_dir:
+            hook['out_dir'] = args.show_dir
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+
+
+def save_predictions(cfg, out):
+    if cfg.default_scope == 'mmseg':
+        cfg.test_evaluator['output_dir'] = out
+        cfg.test_evaluator['keep_results'] = True
+    else:
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, list) else [evaluators]
+        cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=out)]
+
+
+@exit_on_input_error
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    if not osp.isfile(args.checkpoint):
+        raise ConfigInputError(f"checkpoint '{args.checkpoint}' does not exist")
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        visualize(cfg, args)
+    if args.tta:
+        use_tta(cfg, args.tta_flip)
+    if args.out:
+        save_predictions(cfg, args.out)
+    prepare_runner_config(cfg, 'test')
+    runner = Runner.from_cfg(cfg)
+    metrics = {k: round(float(v), 4) if hasattr(v, '__float__') else v
+               for k, v in runner.test().items()}  # numpy scalars -> JSON-able
+    if runner.rank == 0:
+        with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
+            json.dump(metrics, f, indent=1)
+        print('test: ' + ', '.join(f'{k}={v}' for k, v in metrics.items())
+              + f" (also in {osp.join(cfg.work_dir, 'metrics.json')})")
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""Train a segmentation (mmseg) or classification (mmpretrain) config with MMEngine.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--auto-scale-lr]
+                          [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
+
+The config's ``default_scope`` says which library it belongs to; both run through the same
+MMEngine Runner. Multi-GPU: tools/dist_train.sh CONFIG NGPUS (torchrun); slurm:
+tools/slurm_train.sh. On a machine without CUDA, distributed runs use gloo and plain BN.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmdla  # noqa: E402,F401  (compat fixes + registration before anything else)
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmdla.engine import exit_on_input_error, load_config, prepare_runner_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a DLA model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', action='store_true',
+                        help='resume from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale lr linearly with the total batch size '
+                             '(auto_scale_lr.base_batch_size of the config)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_iters=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+@exit_on_input_error
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume:
+        cfg.resume = True
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size in '
+                             'the config')
+        cfg.auto_scale_lr.enable = True
+    prepare_runner_config(cfg, 'train')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
