@@ -12,3 +12,15 @@ def load_tool(relative_path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def build_model(cfg, scope='mmseg'):
+    """Build ``cfg.model`` (or a model dict) in ``scope`` without touching the global
+    default scope (which other tests rely on)."""
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    model_cfg = cfg.model if hasattr(cfg, 'model') else cfg
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(model_cfg)
