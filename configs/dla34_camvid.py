@@ -4,7 +4,7 @@
 # Data: python tools/dataset_converters/camvid.py PATH/TO/CamVid -o data/camvid
 _base_ = [
     './_base_/models/dla_up.py', './_base_/datasets/camvid.py',
-    './_base_/default_runtime.py', './_base_/schedules/camvid_1200e.py'
+    './_base_/seg_runtime.py', './_base_/schedules/camvid_1200e.py'
 ]
 crop_size = (448, 448)
 model = dict(

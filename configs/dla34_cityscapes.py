@@ -7,7 +7,7 @@
 # Multi-scale test of the paper: tools/test.py configs/dla34_cityscapes.py CKPT --tta
 _base_ = [
     './_base_/models/dla_up.py', './_base_/datasets/cityscapes.py',
-    './_base_/default_runtime.py', './_base_/schedules/cityscapes_500e.py'
+    './_base_/seg_runtime.py', './_base_/schedules/cityscapes_500e.py'
 ]
 crop_size = (832, 832)
 model = dict(

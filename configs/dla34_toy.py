@@ -4,7 +4,7 @@
 # downloaded here), plain BN, 128x128 crops of 128x256 scenes, a short poly schedule.
 _base_ = [
     './_base_/models/dla_up.py', './_base_/datasets/cityscapes.py',
-    './_base_/default_runtime.py'
+    './_base_/seg_runtime.py'
 ]
 data_root = 'data/toy/'
 crop_size = (128, 128)

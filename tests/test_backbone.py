@@ -221,11 +221,11 @@ def test_mmseg_encoder_decoder_config_builds_and_runs():
     assert out.shape == (1, 5, 2, 2)
 
 
-def test_base_classifier_config_loads_and_builds():
-    from mmpretrain.registry import MODELS
-    from tests.helpers import ROOT
-    cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/dla34_cls.py'))
-    assert cfg.custom_imports['imports'] == ['mmdla']
-    model = MODELS.build(cfg.model).eval()
+def test_classification_config_loads_and_builds():
+    from tests.helpers import ROOT, build_model
+    cfg = Config.fromfile(str(ROOT / 'configs/dla46_c_toy_cls.py'))
+    assert cfg.default_scope == 'mmpretrain' and cfg.custom_imports['imports'] == ['mmdla']
+    model = build_model(cfg, 'mmpretrain').eval()
+    assert model.backbone.arch == 'dla46_c'
     with torch.no_grad():
-        assert model(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 1000)
+        assert model(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 4)

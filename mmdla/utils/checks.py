@@ -57,12 +57,14 @@ def check_data(cfg: Config, loaders: List[str]) -> None:
                 raise ConfigInputError(
                     f"{key}.data_root '{data_root}' does not exist: {hint}; or point the "
                     f'config at your copy with --cfg-options {key}.data_root=PATH')
-            prefix = (dataset.get('data_prefix') or {}).get('img_path', '')
+            prefix = dataset.get('data_prefix') or ''
+            if isinstance(prefix, dict):  # mmseg: dict(img_path=..., seg_map_path=...)
+                prefix = prefix.get('img_path', '')  # mmpretrain: a plain str
             img_dir = osp.join(data_root, prefix)
             if not osp.isdir(img_dir) or not _has_images(img_dir):
                 raise ConfigInputError(
                     f"{key}: split directory '{img_dir}' is missing or has no images "
-                    f'(data_root exists; data_prefix.img_path={prefix!r}): {hint}')
+                    f'(data_root exists; image prefix {prefix!r}): {hint}')
 
 
 def _pretrained(cfg, path='model') -> Iterator[Tuple[str, dict]]:

@@ -1,8 +1,15 @@
 #!/usr/bin/env python
-"""Generate a small synthetic street-scene dataset in Cityscapes layout (no download).
+"""Generate small synthetic datasets (no download): street scenes or texture classes.
 
     python tools/misc/make_toy_data.py data/toy [--seed 0] [--num-train 48] [--num-val 16]
+    python tools/misc/make_toy_data.py data/toy_cls --task cls [--num-train 64 --num-val 16]
 
+``--task seg`` (default): street scenes in Cityscapes layout, described below.
+``--task cls``: ImageNet-style folders ``OUT/{train,val}/CLASS/NNNN.png`` of 64x64 images
+of four texture classes (``disc``, ``hstripes``, ``vstripes``, ``checker``) with random
+colours, sizes, phases and noise; ``--num-train`` / ``--num-val`` are per class.
+
+Street scenes:
 Writes ``OUT/leftImg8bit/{train,val}/toycity/toycity_NNNNNN_000019_leftImg8bit.png`` and
 ``OUT/gtFine/{train,val}/toycity/toycity_NNNNNN_000019_gtFine_labelTrainIds.png`` (19-class
 Cityscapes trainIds, 255 = ignore), so mmseg's ``CityscapesDataset`` reads it as it is.
@@ -203,19 +210,65 @@ def write_split(out_dir, split, count, seed_offset, seed, size):
         cv2.imwrite(osp.join(ann_dir, f'{stem}_gtFine_labelTrainIds.png'), label)
 
 
+CLS_CLASSES = ('disc', 'hstripes', 'vstripes', 'checker')
+
+
+def draw_texture(rng, class_name, size=64):
+    """A (size, size, 3) BGR image of one texture class."""
+    fg = rng.integers(0, 256, 3).astype(np.float32)
+    bg = rng.integers(0, 256, 3).astype(np.float32)
+    while np.abs(fg - bg).sum() < 240:  # keep the pattern visible
+        bg = rng.integers(0, 256, 3).astype(np.float32)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    period = rng.uniform(6, 16)
+    phase = rng.uniform(0, period)
+    if class_name == 'disc':
+        cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+        mask = (yy - cy)**2 + (xx - cx)**2 < rng.uniform(size * 0.15, size * 0.35)**2
+    elif class_name == 'hstripes':
+        mask = ((yy + phase) % period) < period / 2
+    elif class_name == 'vstripes':
+        mask = ((xx + phase) % period) < period / 2
+    else:
+        mask = (((yy + phase) % period) < period / 2) ^ (((xx + phase) % period) < period / 2)
+    img = np.where(mask[..., None], fg, bg) + rng.normal(0, 12, (size, size, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def write_cls_split(out_dir, split, per_class, seed_offset, seed):
+    for c, name in enumerate(CLS_CLASSES):
+        folder = osp.join(out_dir, split, name)
+        os.makedirs(folder, exist_ok=True)
+        for i in range(per_class):
+            rng = np.random.default_rng([seed, seed_offset + c, i])
+            cv2.imwrite(osp.join(folder, f'{i:04d}.png'), draw_texture(rng, name))
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Synthetic Cityscapes-layout toy data')
+    parser = argparse.ArgumentParser(description='Synthetic toy datasets')
     parser.add_argument('out_dir', help='output root, e.g. data/toy')
+    parser.add_argument('--task', choices=['seg', 'cls'], default='seg')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, default=48)
-    parser.add_argument('--num-val', type=int, default=16)
-    parser.add_argument('--size', type=int, nargs=2, default=[128, 256], metavar=('H', 'W'))
+    parser.add_argument('--num-train', type=int, help='seg: 48 scenes; cls: 64 per class')
+    parser.add_argument('--num-val', type=int, help='seg: 16 scenes; cls: 16 per class')
+    parser.add_argument('--size', type=int, nargs=2, default=[128, 256], metavar=('H', 'W'),
+                        help='seg scene size')
     args = parser.parse_args(argv)
+    if args.task == 'cls':
+        num_train = 64 if args.num_train is None else args.num_train
+        num_val = 16 if args.num_val is None else args.num_val
+        write_cls_split(args.out_dir, 'train', num_train, 0, args.seed)
+        write_cls_split(args.out_dir, 'val', num_val, 1000, args.seed)
+        print(f'make_toy_data: wrote {num_train} train and {num_val} val images per class '
+              f'of {len(CLS_CLASSES)} classes to {args.out_dir} (seed {args.seed})')
+        return
     if min(args.size) < 32:
         parser.error('--size must be at least 32 x 32')
-    write_split(args.out_dir, 'train', args.num_train, 0, args.seed, args.size)
-    write_split(args.out_dir, 'val', args.num_val, 100000, args.seed, args.size)
-    print(f'make_toy_data: wrote {args.num_train} train and {args.num_val} val scenes of '
+    num_train = 48 if args.num_train is None else args.num_train
+    num_val = 16 if args.num_val is None else args.num_val
+    write_split(args.out_dir, 'train', num_train, 0, args.seed, args.size)
+    write_split(args.out_dir, 'val', num_val, 100000, args.seed, args.size)
+    print(f'make_toy_data: wrote {num_train} train and {num_val} val scenes of '
           f'{args.size[0]}x{args.size[1]} to {args.out_dir} (seed {args.seed})')
 
 

@@ -1,7 +1,5 @@
 # DLA-34 ImageNet classifier (mmpretrain): DLA + global average pooling + linear head.
 # Logits equal the official network's (AvgPool(7) + 1x1-conv fc at 224x224).
-custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)
-default_scope = 'mmpretrain'
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='DLA', arch='dla34', out_indices=(5, )),
