@@ -15,6 +15,8 @@ from mmdla.models.converters import arch_signature
 from tests.helpers import ROOT, load_tool
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
+# the ImageClassifier of configs/{arch}_imagenet.py: equivalence holds for the config's model
+build_classifier = load_tool('tools/misc/model_summary.py').build_classifier
 ARCHS = ['dla34', 'dla46_c', 'dla46x_c', 'dla60x_c', 'dla60', 'dla60x', 'dla102', 'dla102x',
          'dla102x2', 'dla169']
 # ../shared/spec/dla.md §2: "official" (with the dead project modules and fc) and "clean"
@@ -62,18 +64,6 @@ def official_state_dict(timm_state_dict, arch):
         state_dict[name] = (torch.tensor(7) if name.endswith('num_batches_tracked')
                             else torch.randn(shape))
     return state_dict
-
-
-def build_classifier(arch, num_classes=1000):
-    from mmpretrain.registry import MODELS
-    from mmdla.models import DLA
-    return MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='DLA', arch=arch, out_indices=(5, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes,
-                  in_channels=DLA.arch_settings[arch]['channels'][-1],
-                  loss=dict(type='CrossEntropyLoss')))).eval()
 
 
 def convert(src, dst):

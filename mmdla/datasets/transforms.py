@@ -59,4 +59,49 @@ class ColorJitter(BaseTransform):
                 f'contrast={self.contrast}, saturation={self.saturation})')
 
 
-register(ColorJitter, 'TRANSFORMS', ('mmseg', ))
+register(ColorJitter, 'TRANSFORMS', ('mmseg', ))  # mmpretrain has its own
+
+
+class PCALighting(BaseTransform):
+    """AlexNet-style PCA lighting noise, as the official DLA ImageNet training applies it.
+
+    ``alpha ~ N(0, alphastd)`` per eigenvector; the RGB offset
+    ``eigvec @ (alpha * eigval)`` is added to every pixel. The official code does this on
+    the float tensor after ``ToTensor`` (0-1 scale, eigval / 255) without clipping; here
+    it acts on 0-255 pixels with eigval on that scale (55.46, 4.794, 1.148) and returns a
+    float32 image, again without clipping or rounding (mmpretrain's ``Lighting`` casts
+    back to uint8, which wraps around at 0 and 255). ``channel_order`` is the order of the
+    image's channels ('bgr' after mmcv's loading); ``eigvec`` rows are R, G, B.
+
+    Required keys: ``img``. Modified keys: ``img`` (float32).
+    """
+
+    #: ImageNet RGB eigen decomposition used by the official code (0-255 scale)
+    IMAGENET_EIGVAL = (55.46, 4.794, 1.148)
+    IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
+                       (-0.5808, -0.0045, -0.8140),
+                       (-0.5836, -0.6948, 0.4203))
+
+    def __init__(self, alphastd: float = 0.1, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC,
+                 channel_order: str = 'bgr'):
+        if channel_order not in ('bgr', 'rgb'):
+            raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+        self.alphastd = alphastd
+        self.eigval = np.asarray(eigval, np.float32)
+        self.eigvec = np.asarray(eigvec, np.float32)
+        if self.eigval.shape != (3, ) or self.eigvec.shape != (3, 3):
+            raise ValueError('PCALighting needs 3 eigenvalues and a 3x3 eigenvector matrix')
+        self.channel_order = channel_order
+
+    def transform(self, results: dict) -> Optional[dict]:
+        alpha = np.random.normal(0, self.alphastd, size=3).astype(np.float32)
+        offset_rgb = self.eigvec @ (alpha * self.eigval)
+        offset = offset_rgb[::-1] if self.channel_order == 'bgr' else offset_rgb
+        results['img'] = results['img'].astype(np.float32) + offset.reshape(1, 1, 3)
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(alphastd={self.alphastd})'
+
+
+register(PCALighting, 'TRANSFORMS')

@@ -1,4 +1,6 @@
+from .builders import build_model_from_config
 from .checks import ConfigInputError, check_config_inputs
 from .complexity import model_complexity
 
-__all__ = ['ConfigInputError', 'check_config_inputs', 'model_complexity']
+__all__ = ['build_model_from_config', 'ConfigInputError', 'check_config_inputs',
+           'model_complexity']

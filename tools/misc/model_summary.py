@@ -11,7 +11,8 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
 
@@ -19,14 +20,14 @@ from mmdla.models import DLA  # noqa: E402
 from mmdla.utils import model_complexity  # noqa: E402
 
 
-def build_classifier(arch: str, num_classes: int = 1000):
+def build_classifier(arch: str):
+    """The ImageClassifier of ``configs/{arch}_imagenet.py`` (1000 classes), in eval mode."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
-    return MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='DLA', arch=arch, out_indices=(5, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes,
-                  in_channels=DLA.arch_settings[arch]['channels'][-1])))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', f'{arch}_imagenet.py'))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(cfg.model).eval()
 
 
 def main(argv=None):

@@ -1,0 +1,10 @@
+# dla102x2 on ImageNet-1k with the official DLA recipe (../shared/spec/dla.md §4):
+# SGD 0.1 / 0.9 / 1e-4, batch 256 (8 GPUs x 32), 120 epochs, lr x0.1 at 30/60/90.
+# Released official weights convert with
+#   python tools/model_converters/dla2mmdla.py dla102x2-HASH.pth checkpoints/dla102x2_imagenet.pth
+# and evaluate with tools/test.py configs/dla102x2_imagenet.py checkpoints/dla102x2_imagenet.pth
+_base_ = [
+    './_base_/models/dla_cls.py', './_base_/datasets/imagenet.py',
+    './_base_/schedules/imagenet_120e.py', './_base_/cls_runtime.py'
+]
+model = dict(backbone=dict(arch='dla102x2'), head=dict(in_channels=1024))
