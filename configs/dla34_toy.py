@@ -7,6 +7,7 @@ _base_ = [
     './_base_/seg_runtime.py'
 ]
 data_root = 'data/toy/'
+num_classes = 19
 crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -15,7 +16,7 @@ model = dict(
     decode_head=dict(norm_cfg=norm_cfg))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSegAnnotations', num_classes=num_classes),
     dict(type='RandomRotate', prob=1.0, degree=10, pad_val=0, seg_pad_val=255),
     dict(type='RandomResize', scale=(256, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),

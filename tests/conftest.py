@@ -21,3 +21,18 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _rebind_closed_log_streams():
+    """Runners built inside a test (e.g. by calling a tool's main() under capsys) create
+    MMEngine loggers bound to that test's captured stream; once the test ends the stream is
+    closed and later 'current'-logger messages would fail. Rebind those handlers."""
+    yield
+    import logging
+    import sys
+    for logger in MMLogger._instance_dict.values():
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and getattr(
+                    handler.stream, 'closed', False):
+                handler.stream = sys.stdout  # (setStream would flush the closed one)

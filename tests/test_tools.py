@@ -12,8 +12,10 @@ def run_and_expect_error(tool, argv, capsys):
     with pytest.raises(SystemExit) as info:
         tool.main(argv)
     assert info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith('error: ') and '\n' not in err, err
+    stderr = capsys.readouterr().err
+    assert 'Traceback' not in stderr, stderr
+    err = stderr.strip().splitlines()[-1]  # (library warnings may come before it)
+    assert err.startswith('error: '), stderr
     return err
 
 

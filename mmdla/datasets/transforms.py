@@ -105,3 +105,4 @@ class PCALighting(BaseTransform):
 
 
 register(PCALighting, 'TRANSFORMS')
+

@@ -1,9 +1,12 @@
 """Config preparation shared by tools/train.py and tools/test.py."""
+import logging
 import os.path as osp
+import re
 import sys
 from typing import Optional
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from mmdla.utils.checks import ConfigInputError, check_config_inputs
 from .distributed import setup_cpu_distributed
@@ -33,19 +36,58 @@ def load_config(config: str, cfg_options: Optional[dict], launcher: str,
     return cfg
 
 
+def _uses_sync_bn(cfg) -> bool:
+    if isinstance(cfg, dict):
+        return cfg.get('type') == 'SyncBN' or any(_uses_sync_bn(v) for v in cfg.values())
+    if isinstance(cfg, list):
+        return any(_uses_sync_bn(v) for v in cfg)
+    return False
+
+
 def prepare_runner_config(cfg: Config, mode: str) -> Config:
     """Checks inputs (clear errors) and sets up CPU-only distributed runs."""
     check_config_inputs(cfg, mode)
+    if cfg.launcher == 'none' and _uses_sync_bn(cfg.get('model')):
+        print_log('The config uses SyncBN; this single-process run uses plain BatchNorm '
+                  '(MMEngine reverts SyncBN when not distributed)', logger='current',
+                  level=logging.WARNING)
     setup_cpu_distributed(cfg)
     return cfg
 
 
+#: errors that describe a user's input (config, data, checkpoint), shown as one line
+_INPUT_ERRORS = ('ConfigInputError', 'DataError', 'CheckpointMismatchError')
+_IMAGE_ERROR = re.compile(r'failed to load image: (\S+)')
+
+
+def input_error_message(exc: BaseException) -> Optional[str]:
+    """The one-line message for an error caused by bad input, else None.
+
+    Errors raised in DataLoader workers reach the main process re-wrapped with the worker's
+    traceback in their text; the original message is its last line."""
+    text = str(exc)
+    if type(exc).__name__ in _INPUT_ERRORS:
+        lines = [line for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines else text
+        for name in _INPUT_ERRORS:
+            last = re.sub(rf'^[\w.]*{name}: ', '', last)
+        return last
+    images = _IMAGE_ERROR.findall(text)  # the last: a worker traceback quotes the source
+    if images:
+        return (f'cannot read image {images[-1]}: the file is corrupt, truncated or not '
+                'an image; replace or remove it')
+    return None
+
+
 def exit_on_input_error(func):
-    """Run ``func``; a :class:`ConfigInputError` becomes one line on stderr and exit 2."""
+    """Run ``func``; an error caused by bad input becomes one line on stderr and exit 2."""
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except ConfigInputError as exc:
-            print(f'error: {exc}', file=sys.stderr)
+        except Exception as exc:
+            message = input_error_message(exc)
+            if message is None:
+                raise
+            print(f'error: {message}', file=sys.stderr)
             sys.exit(2)
     return wrapper

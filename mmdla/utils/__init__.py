@@ -1,6 +1,6 @@
 from .builders import build_model_from_config
-from .checks import ConfigInputError, check_config_inputs
+from .checks import ConfigInputError, DataError, check_config_inputs
 from .complexity import model_complexity
 
-__all__ = ['build_model_from_config', 'ConfigInputError', 'check_config_inputs',
+__all__ = ['build_model_from_config', 'ConfigInputError', 'DataError', 'check_config_inputs',
            'model_complexity']

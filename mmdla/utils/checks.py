@@ -14,6 +14,10 @@ class ConfigInputError(Exception):
     """A file or directory that a config refers to is missing or unusable."""
 
 
+class DataError(ValueError):
+    """A data file (image, label map) that is corrupt or does not fit the dataset."""
+
+
 #: how to create the data of each dataset type (README "Data preparation")
 DATA_HINTS = {
     'CityscapesDataset': 'download Cityscapes and run python tools/dataset_converters/'

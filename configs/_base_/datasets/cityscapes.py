@@ -4,11 +4,12 @@
 # Augmentation of the DLA paper: rotation +-10 deg, random scale [0.5, 2], crop 832, flip,
 # colour jitter 0.4. Test at full resolution; tta_pipeline: the paper's five scales.
 dataset_type = 'CityscapesDataset'
+num_classes = 19  # LoadSegAnnotations rejects label values >= num_classes (but 255)
 data_root = 'data/cityscapes/'
 crop_size = (832, 832)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSegAnnotations', num_classes=num_classes),
     dict(type='RandomRotate', prob=1.0, degree=10, pad_val=0, seg_pad_val=255),
     dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -18,7 +19,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSegAnnotations', num_classes=num_classes),
     dict(type='PackSegInputs')
 ]
 tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
@@ -27,7 +28,7 @@ tta_pipeline = [
     dict(type='TestTimeAug',
          transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True)
                       for r in tta_scales],
-                     [dict(type='LoadAnnotations')],
+                     [dict(type='LoadSegAnnotations', num_classes=num_classes)],
                      [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(

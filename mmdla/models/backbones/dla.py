@@ -409,6 +409,53 @@ class DLA(BaseModule):
                 outs.append(x)
         return tuple(outs)
 
+    def init_weights(self):
+        """Official init, or - for ``init_cfg=dict(type='Pretrained', ...)`` - a strict load
+        that names the missing / unexpected / mis-shaped tensors (MMEngine's own
+        ``Pretrained`` loads non-strictly and only logs them, which would silently leave
+        a wrong-arch or unconverted checkpoint half-loaded)."""
+        init = self.init_cfg
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            self.load_pretrained(init['checkpoint'], init.get('prefix'),
+                                 init.get('map_location', 'cpu'))
+            self._is_init = True
+            return
+        super().init_weights()
+
+    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
+                        map_location='cpu'):
+        """Load the tensors under ``prefix`` (e.g. 'backbone.') of ``checkpoint`` strictly;
+        raise :class:`CheckpointMismatchError` naming what does not fit."""
+        from mmengine.runner.checkpoint import _load_checkpoint
+
+        from ..converters import CheckpointMismatchError, _mismatch_details, detect_arch
+        loaded = _load_checkpoint(checkpoint, map_location=map_location)
+        tensors = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {}
+        if prefix:
+            state_dict = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        else:
+            state_dict = dict(tensors)
+        if not state_dict:
+            raise CheckpointMismatchError(
+                f"{checkpoint}: no tensors under prefix '{prefix}' (found e.g. "
+                f"{', '.join(list(tensors)[:3])}); convert official or timm weights with "
+                'python tools/model_converters/dla2mmdla.py SRC DST first')
+        expected = {k: tuple(v.shape) for k, v in self.state_dict().items()}
+        missing = set(expected) - set(state_dict)
+        unexpected = set(state_dict) - set(expected)
+        wrong = {k for k in set(expected) & set(state_dict)
+                 if tuple(state_dict[k].shape) != expected[k]}
+        if missing or unexpected or wrong:
+            try:
+                found = f'it holds a {detect_arch(state_dict)[0]} backbone'
+            except CheckpointMismatchError:
+                found = 'it is not one of the ten DLA backbones'
+            raise CheckpointMismatchError(
+                f"{checkpoint} (prefix '{prefix}') does not fit DLA arch '{self.arch}' ("
+                f'{found}): ' + _mismatch_details(missing, unexpected, wrong, state_dict,
+                                                   expected))
+        self.load_state_dict(state_dict, strict=True)
+
     def train(self, mode: bool = True):
         super().train(mode)
         self._freeze_stages()
