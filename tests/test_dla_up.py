@@ -228,3 +228,57 @@ def test_segmentation_converter_reports_mismatch(tmp_path, capsys):
     assert 'dla34 DLA-Up (down_ratio 2) checkpoint does not match' in err
     assert 'missing 1: up.weight' in err
     assert 'dla_up.ida_1.node_2.0.weight (128, 256, 1, 1) != (128, 256, 3, 3)' in err
+
+
+def test_channels_last_gives_the_same_logits():
+    """channels_last (a faster memory format on CPU with oneDNN and on GPUs) changes only
+    the memory layout: the logits agree to float rounding."""
+    torch.manual_seed(0)
+    model = build_segmentor('dla34', num_classes=5).eval()
+    x = torch.randn(1, 3, 97, 131)
+    with torch.no_grad():
+        expected = model(x, mode='tensor')
+        model = model.to(memory_format=torch.channels_last)
+        logits = model(x.contiguous(memory_format=torch.channels_last), mode='tensor')
+    torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_fused_conv_bn_inference_path():
+    """mmcv's fuse_conv_bn folds every BN of DLA + DLA-Up into the preceding conv (the
+    --fuse-conv-bn path of the tools): no BN left, same logits."""
+    import copy
+
+    from mmcv.cnn import fuse_conv_bn
+    torch.manual_seed(0)
+    model = build_segmentor('dla46_c', num_classes=5)
+    with torch.no_grad():  # non-trivial BN statistics
+        model.train()(torch.randn(2, 3, 64, 64), mode='tensor')
+    model.eval()
+    fused = fuse_conv_bn(copy.deepcopy(model))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x, mode='tensor'), model(x, mode='tensor'),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_with_cp_same_loss_and_grads():
+    torch.manual_seed(0)
+    plain = build_segmentor('dla46_c', num_classes=3)
+    plain.init_weights()
+    checkpointed = build_segmentor('dla46_c', num_classes=3, with_cp=True)
+    checkpointed.backbone = plain.backbone  # shared backbone: compare the head only
+    checkpointed.decode_head.load_state_dict(plain.decode_head.state_dict())
+    assert checkpointed.decode_head.dla_up.ida_0.with_cp
+    x = torch.randn(2, 3, 64, 64)
+    grads = []
+    for model in (plain, checkpointed):
+        model.zero_grad()
+        out = model(x, mode='tensor')
+        (out**2).mean().backward()
+        grads.append({n: p.grad.clone() for n, p in model.decode_head.named_parameters()
+                      if p.grad is not None})
+        grads[-1]['out'] = out.detach()
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-5, atol=1e-6)

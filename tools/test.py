@@ -2,7 +2,7 @@
 """Evaluate a checkpoint of a segmentation (mmseg) or classification (mmpretrain) config.
 
     python tools/test.py CONFIG CHECKPOINT [--tta [--tta-flip]] [--out DIR_OR_FILE]
-                         [--show] [--show-dir DIR] [--work-dir DIR]
+                         [--show] [--show-dir DIR] [--work-dir DIR] [--fuse-conv-bn]
                          [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
 
 ``--tta`` runs the config's ``tta_model`` on its ``tta_pipeline``; for the DLA segmentation
@@ -41,6 +41,8 @@ def parse_args(argv=None):
                         "(the DLA paper's multi-scale test for segmentation configs)")
     parser.add_argument('--tta-flip', action='store_true',
                         help='with --tta: also average over horizontal flips')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold BN into the preceding convs (faster inference)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -111,6 +113,8 @@ def main(argv=None):
         use_tta(cfg, args.tta_flip)
     if args.out:
         save_predictions(cfg, args.out)
+    if args.fuse_conv_bn:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='FuseConvBNHook')]
     prepare_runner_config(cfg, 'test')
     runner = Runner.from_cfg(cfg)
     metrics = {k: round(float(v), 4) if hasattr(v, '__float__') else v

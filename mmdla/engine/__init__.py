@@ -1,6 +1,6 @@
 from .distributed import CPUDistributedDataParallel, setup_cpu_distributed
-from .hooks import AtomicCheckpointHook
+from .hooks import AtomicCheckpointHook, FuseConvBNHook
 from .launch import exit_on_input_error, load_config, prepare_runner_config
 
 __all__ = ['CPUDistributedDataParallel', 'setup_cpu_distributed', 'AtomicCheckpointHook',
-           'exit_on_input_error', 'load_config', 'prepare_runner_config']
+           'FuseConvBNHook', 'exit_on_input_error', 'load_config', 'prepare_runner_config']

@@ -16,7 +16,7 @@ def _strip_for_analysis(cfg):
             if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == 'SyncBN':
                 value = dict(value, type='BN')
             out[key] = _strip_for_analysis(value)
-        return out
+        return type(cfg)(out)  # keep ConfigDict (mmseg reads test_cfg.mode)
     if isinstance(cfg, list):
         return [_strip_for_analysis(v) for v in cfg]
     return cfg

@@ -3,14 +3,20 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [--shape H W] [--batch N]
         [--warmup 3] [--repeats 10] [--mode both|infer|train] [--channels-last]
+        [--fuse-conv-bn] [--compare-timm [--timm-channels-last]]
 
 Runs on the current device (CUDA if available, else CPU) with random input; a training
 step is forward + a mean-square loss on the output + backward + SGD update. Prints the
 median time per batch, its spread (min-max and the interquartile range), images/s and
 peak memory (CUDA: max allocated; CPU: peak resident-set growth over the run, sampled).
+With ``--compare-timm`` (DLA classification configs) timm's DLA gets the same weights,
+both run interleaved in one process on the same input, and the median time ratio
+mmdla / timm is printed for inference and for a training step; peak memory is then
+measured for each model in a fresh process.
 This is a measuring script, not a test: nothing is asserted.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import statistics
@@ -22,7 +28,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import mmdla  # noqa: E402,F401
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 
 from mmdla.utils import build_model_from_config  # noqa: E402
 
@@ -127,6 +134,57 @@ def summarise(name: str, result: dict, batch: int) -> str:
             f'peak memory {result["peak"] / 2**20:8.1f} MiB')
 
 
+def timm_twin(model, cfg):
+    """timm's DLA with the same weights as the mmdla ImageClassifier ``model``."""
+    import timm
+    arch = cfg.model.backbone.arch
+    twin = timm.create_model(arch, pretrained=False, num_classes=model.head.num_classes)
+    state = {k[len('backbone.'):]: v for k, v in model.state_dict().items()
+             if k.startswith('backbone.')}
+    state['fc.weight'] = model.head.fc.weight.detach()[:, :, None, None]
+    state['fc.bias'] = model.head.fc.bias.detach()
+    twin.load_state_dict(state, strict=True)
+    return twin
+
+
+def build_models(cfg, args, mode: str, device) -> dict:
+    """{'mmdla': model[, 'timm': model]} ready for ``mode``."""
+    import copy
+
+    from mmcv.cnn import fuse_conv_bn
+    model = build_model_from_config(cfg)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # no per-parameter init report
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    models = {'mmdla': model}
+    if args.compare_timm:
+        if cfg.get('default_scope') != 'mmpretrain' or cfg.model.backbone.type != 'DLA':
+            raise SystemExit('--compare-timm needs a DLA classification config, e.g. '
+                             'configs/dla34_imagenet.py')
+        models['timm'] = timm_twin(model, cfg).eval()
+    if mode == 'infer' and args.fuse_conv_bn:
+        models['mmdla'] = fuse_conv_bn(copy.deepcopy(model).eval())
+    formats = {'mmdla': args.channels_last, 'timm': args.timm_channels_last}
+    for name in models:
+        fmt = torch.channels_last if formats[name] else torch.contiguous_format
+        models[name] = models[name].to(device, memory_format=fmt)
+    return models
+
+
+def peak_in_subprocess(argv, name: str, mode: str) -> int:
+    """Peak memory of one model and mode measured in a fresh process (so that the other
+    model's allocations and the allocator's caches do not distort it)."""
+    import subprocess
+    argv = [a for i, a in enumerate(argv) if a != '--mode' and argv[i - 1] != '--mode']
+    out = subprocess.run([sys.executable, osp.abspath(__file__), *argv, '--only', name,
+                          '--mode', mode], capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[-1].split()[-1])
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Benchmark a config\'s model')
     parser.add_argument('config')
@@ -135,28 +193,64 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--mode', choices=['both', 'infer', 'train'], default='both')
-    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='run mmdla in channels_last memory format')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='inference: fold BN into the preceding convs (mmcv.cnn)')
+    parser.add_argument('--compare-timm', action='store_true',
+                        help='also run timm\'s DLA with the same weights, interleaved, and '
+                             'print the mmdla / timm ratios')
+    parser.add_argument('--timm-channels-last', action='store_true',
+                        help='with --compare-timm: run timm in channels_last as well')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. model.backbone.with_cp=True')
+    parser.add_argument('--only', choices=['mmdla', 'timm'], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     shape = tuple(args.shape or DEFAULT_SHAPES[cfg.get('default_scope', 'mmseg')])
-    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-    x = torch.randn(args.batch, 3, *shape, device=device).to(memory_format=memory_format)
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, 3, *shape, device=device)
     modes = ['infer', 'train'] if args.mode == 'both' else [args.mode]
+    if args.only:  # internal: peak memory of one model in this fresh process
+        model = build_models(cfg, args, modes[0], device)[args.only]
+        result = time_steps({args.only: make_step(model, modes[0])}, x, args.warmup, 0, device)
+        print(f'peak {result[args.only]["peak"]}')
+        return result
     print(f'{osp.basename(args.config)}: batch {args.batch}, input 3x{shape[0]}x{shape[1]}, '
           f'{device}, {torch.get_num_threads()} threads, warm-up {args.warmup}, '
-          f'repeats {args.repeats}')
+          f'repeats {args.repeats}, mmdla channels_last={args.channels_last} '
+          f'fuse_conv_bn={args.fuse_conv_bn}'
+          + (f', timm channels_last={args.timm_channels_last}' if args.compare_timm else ''))
     results = {}
     for mode in modes:
-        model = build_model_from_config(cfg).to(device, memory_format=memory_format)
-        result = time_steps({mode: make_step(model, mode)}, x, args.warmup, args.repeats,
-                            device)
-        results[mode] = result[mode]
-        print(summarise(mode, result[mode], args.batch))
+        models = build_models(cfg, args, mode, device)
+        if args.compare_timm:
+            with torch.no_grad():
+                diff = (models['mmdla'].eval()(x, mode='tensor')
+                        - models['timm'].eval()(x)).abs().max().item()
+            print(f'{mode}: same weights, max |logit difference| {diff:.2e}')
+        steps = {name: make_step(model, mode) for name, model in models.items()}
+        result = time_steps(steps, x, args.warmup, args.repeats, device)
+        if args.compare_timm and device.type == 'cpu':
+            for name in result:
+                result[name]['peak'] = peak_in_subprocess(argv, name, mode)
+        for name, res in result.items():
+            print(summarise(f'{mode} {name}', res, args.batch))
+        if args.compare_timm:
+            ratio = (statistics.median(result['mmdla']['times'])
+                     / statistics.median(result['timm']['times']))
+            memory = result['mmdla']['peak'] / max(result['timm']['peak'], 1)
+            print(f'{mode} mmdla / timm: time {ratio:.3f}, peak memory {memory:.3f}')
+            result['ratio'] = dict(time=ratio, memory=memory)
+        results[mode] = result
     return results
 
 

@@ -24,6 +24,7 @@ from typing import List, Sequence
 
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import SampleList
@@ -79,8 +80,9 @@ class IDAUp(nn.Module):
 
     def __init__(self, node_kernel: int, out_channels: int, in_channels: Sequence[int],
                  up_factors: Sequence[int], conv_cfg=None, norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU')):
+                 act_cfg=dict(type='ReLU'), with_cp: bool = False):
         super().__init__()
+        self.with_cp = with_cp
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.num_inputs = len(in_channels)
         for i, (c, f) in enumerate(zip(in_channels, up_factors)):
@@ -100,10 +102,17 @@ class IDAUp(nn.Module):
         x = getattr(self, 'proj_0')(layers[0])  # up_0 is the identity (factor 1)
         ys = []
         for i in range(1, self.num_inputs):
-            layer = getattr(self, f'up_{i}')(getattr(self, f'proj_{i}')(layers[i]))
-            x = getattr(self, f'node_{i}')(torch.cat([x, crop_to(layer, size)], 1))
+            if self.with_cp and x.requires_grad:
+                x = cp.checkpoint(self._step, i, x, layers[i], size, use_reentrant=False)
+            else:
+                x = self._step(i, x, layers[i], size)
             ys.append(x)
         return x, ys
+
+    def _step(self, i: int, x: torch.Tensor, layer: torch.Tensor, size) -> torch.Tensor:
+        """Project and up-sample input ``i``, then aggregate it into ``x`` (node ``i``)."""
+        layer = getattr(self, f'up_{i}')(getattr(self, f'proj_{i}')(layer))
+        return getattr(self, f'node_{i}')(torch.cat([x, crop_to(layer, size)], 1))
 
 
 class _ConvBNReLU(nn.Sequential):
@@ -123,6 +132,7 @@ class DLAUp(nn.Module):
     at strides (2, ..., 32). Output: (N, channels[0], H0, W0) at the first level's size."""
 
     def __init__(self, channels: Sequence[int], node_kernel: int = 3, **layer_cfg):
+        """``layer_cfg``: conv_cfg / norm_cfg / act_cfg / with_cp of the IDA-Up steps."""
         super().__init__()
         n = len(channels)
         if n < 2:
@@ -160,6 +170,9 @@ class DLAUpHead(BaseDecodeHead):
         channels (int | None): must equal ``in_channels[0]`` (DLA-Up's output channels);
             default that value.
         node_kernel (int): kernel size of the aggregation nodes (3).
+        with_cp (bool): activation checkpointing of every IDA-Up step (projection,
+            up-sampling, node): with the backbone's ``with_cp`` it saves the activation
+            memory of the high-resolution decoder too, at some extra compute.
         **kwargs: :class:`BaseDecodeHead` arguments (``num_classes``, ``norm_cfg``,
             ``loss_decode``, ``dropout_ratio`` - default 0 - and ``norm_cfg`` - default BN -
             as in the official model ...).
@@ -170,7 +183,8 @@ class DLAUpHead(BaseDecodeHead):
     """
 
     def __init__(self, in_channels: Sequence[int], down_ratio: int = 2, in_index=None,
-                 channels=None, node_kernel: int = 3, dropout_ratio: float = 0.0,
+                 channels=None, node_kernel: int = 3, with_cp: bool = False,
+                 dropout_ratio: float = 0.0,
                  init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_out',
                                nonlinearity='relu', distribution='normal'), **kwargs):
         if down_ratio not in (2, 4, 8, 16):
@@ -193,7 +207,7 @@ class DLAUpHead(BaseDecodeHead):
                          dropout_ratio=dropout_ratio, init_cfg=init_cfg, **kwargs)
         self.down_ratio = down_ratio
         self.dla_up = DLAUp(in_channels, node_kernel, conv_cfg=self.conv_cfg,
-                            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+                            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg, with_cp=with_cp)
         self.up = bilinear_upsampling(self.out_channels, down_ratio)
         self.up.weight.requires_grad = False  # frozen, as in the official DLASeg
 
