@@ -37,7 +37,7 @@ def test_benchmark_runs_and_reports(capsys):
                               '--batch', '2', '--warmup', '1', '--repeats', '2'])
     out = capsys.readouterr().out
     assert 'infer' in out and 'train' in out and 'img/s' in out and 'peak memory' in out
-    assert len(results['infer']['times']) == 2 and results['train']['peak'] >= 0
+    assert len(results['infer']['mmdla']['times']) == 2 and results['train']['mmdla']['peak'] > 0
 
 
 def test_benchmark_compare_timm_runs_same_weights(capsys):
