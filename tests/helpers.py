@@ -2,6 +2,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,3 +26,16 @@ def build_model(cfg, scope='mmseg'):
     model_cfg = cfg.model if hasattr(cfg, 'model') else cfg
     with DefaultScope.overwrite_default_scope(scope):
         return registry.build(model_cfg)
+
+
+def run_and_expect_error(tool, argv, capsys):
+    """Run a tool's main(argv); it must exit with code 2 and end stderr with one
+    'error: ...' line and no traceback. Returns that line."""
+    with pytest.raises(SystemExit) as info:
+        tool.main(argv)
+    assert info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert 'Traceback' not in stderr, stderr
+    err = stderr.strip().splitlines()[-1]  # (library warnings may come before it)
+    assert err.startswith('error: '), stderr
+    return err

@@ -1,22 +1,11 @@
 """tools/train.py and tools/test.py: clear one-line errors for bad inputs."""
 import pytest
 
-from tests.helpers import ROOT, load_tool
+from tests.helpers import ROOT, load_tool, run_and_expect_error
 
 train_tool = load_tool('tools/train.py')
 test_tool = load_tool('tools/test.py')
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
-
-
-def run_and_expect_error(tool, argv, capsys):
-    with pytest.raises(SystemExit) as info:
-        tool.main(argv)
-    assert info.value.code == 2
-    stderr = capsys.readouterr().err
-    assert 'Traceback' not in stderr, stderr
-    err = stderr.strip().splitlines()[-1]  # (library warnings may come before it)
-    assert err.startswith('error: '), stderr
-    return err
 
 
 def data_root_options(root):

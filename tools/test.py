@@ -13,17 +13,16 @@ pickle file of the predictions. ``--show-dir``: where to draw predictions.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmdla  # noqa: E402,F401  (compat fixes + registration before anything else)
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmdla.engine import exit_on_input_error, load_config, prepare_runner_config  # noqa: E402
+from mmdla.engine import (add_runner_args, exit_on_input_error, load_config,  # noqa: E402
+                          parse_runner_args, prepare_runner_config)
 from mmdla.utils import ConfigInputError  # noqa: E402
 
 
@@ -40,17 +39,11 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true', help='test-time augmentation '
                         "(the DLA paper's multi-scale test for segmentation configs)")
     parser.add_argument('--tta-flip', action='store_true',
-                        help='with --tta: also average over horizontal flips')
+                        help='with --tta: also sum over horizontally flipped views')
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold BN into the preceding convs (faster inference)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_runner_args(parser)
+    args = parse_runner_args(parser, argv)
     if args.tta_flip and not args.tta:
         parser.error('--tta-flip needs --tta')
     return args

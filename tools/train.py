@@ -9,17 +9,16 @@ MMEngine Runner. Multi-GPU: tools/dist_train.sh CONFIG NGPUS (torchrun); slurm:
 tools/slurm_train.sh. On a machine without CUDA, distributed runs use gloo and plain BN.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmdla  # noqa: E402,F401  (compat fixes + registration before anything else)
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmdla.engine import exit_on_input_error, load_config, prepare_runner_config  # noqa: E402
+from mmdla.engine import (add_runner_args, exit_on_input_error, load_config,  # noqa: E402
+                          parse_runner_args, prepare_runner_config)
 
 
 def parse_args(argv=None):
@@ -32,14 +31,8 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr linearly with the total batch size '
                              '(auto_scale_lr.base_batch_size of the config)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_iters=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_runner_args(parser)
+    args = parse_runner_args(parser, argv)
     return args
 
 

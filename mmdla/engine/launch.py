@@ -1,11 +1,13 @@
 """Config preparation shared by tools/train.py and tools/test.py."""
+import argparse
 import logging
+import os
 import os.path as osp
 import re
 import sys
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from mmdla.utils.checks import ConfigInputError, check_config_inputs
@@ -13,6 +15,22 @@ from .distributed import setup_cpu_distributed
 
 #: default scopes the tools can run (mmseg: segmentation, mmpretrain: classification)
 SUPPORTED_SCOPES = ('mmseg', 'mmpretrain')
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments tools/train.py and tools/test.py share: --cfg-options, --launcher,
+    --local-rank (torch.distributed.launch style)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_iters=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_config(config: str, cfg_options: Optional[dict], launcher: str,
