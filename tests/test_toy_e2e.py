@@ -41,13 +41,17 @@ def test_toy_train_test_tta_demo(tmp_path):
     assert len(losses) >= 10 and sum(losses[-3:]) / 3 < 0.6 * sum(losses[:3]) / 3, losses
 
     miou = {}
-    for name, extra in [('single', []), ('tta', ['--tta']), ('fused', ['--fuse-conv-bn'])]:
+    single_extra = ['--out', tmp_path / 'preds', '--show-dir', tmp_path / 'vis']
+    for name, extra in [('single', single_extra), ('tta', ['--tta']),
+                        ('fused', ['--fuse-conv-bn'])]:
         run('tools/test.py', 'configs/dla34_toy.py', checkpoint, '--work-dir', work / name,
             *extra, *options)
         miou[name] = json.loads((work / name / 'metrics.json').read_text())['mIoU']
     print(f'toy mIoU: {miou}')
     assert miou['single'] > MIN_MIOU and miou['tta'] > MIN_MIOU, miou
     assert abs(miou['fused'] - miou['single']) < 0.1  # BN folded into convs: same result
+    assert len(glob.glob(str(tmp_path / 'preds/*.png'))) == 16  # --out: one map per image
+    assert len(glob.glob(str(tmp_path / 'vis/**/*.png'), recursive=True)) == 16  # --show-dir
 
     image = data / 'leftImg8bit/val/toycity/toycity_100000_000019_leftImg8bit.png'
     out = run('demo/image_demo.py', image, 'configs/dla34_toy.py', checkpoint,

@@ -72,6 +72,7 @@ def visualize(cfg, args):
         raise ConfigInputError('--show/--show-dir need default_hooks.visualization')
     if cfg.default_scope == 'mmseg':
         hook['draw'] = True
+        hook['interval'] = 1  # every image (mmseg's default draws one in 50)
         if args.show_dir:
             cfg.visualizer['save_dir'] = args.show_dir
     else:  # mmpretrain

@@ -175,14 +175,19 @@ def build_models(cfg, args, mode: str, device) -> dict:
     return models
 
 
-def peak_in_subprocess(argv, name: str, mode: str) -> int:
-    """Peak memory of one model and mode measured in a fresh process (so that the other
-    model's allocations and the allocator's caches do not distort it)."""
+def peak_in_subprocess(argv, name: str, mode: str, repeats: int) -> int:
+    """Peak memory of one model and mode, measured in fresh processes (so that the other
+    model's allocations and the allocator's caches do not distort it); the median of
+    ``repeats`` processes, as the resident-set peak varies by ~10 % from run to run."""
     import subprocess
     argv = [a for i, a in enumerate(argv) if a != '--mode' and argv[i - 1] != '--mode']
-    out = subprocess.run([sys.executable, osp.abspath(__file__), *argv, '--only', name,
-                          '--mode', mode], capture_output=True, text=True, check=True).stdout
-    return int(out.strip().splitlines()[-1].split()[-1])
+    peaks = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, osp.abspath(__file__), *argv, '--only', name,
+                              '--mode', mode], capture_output=True, text=True,
+                             check=True).stdout
+        peaks.append(int(out.strip().splitlines()[-1].split()[-1]))
+    return int(statistics.median(peaks))
 
 
 def parse_args(argv=None):
@@ -200,6 +205,8 @@ def parse_args(argv=None):
     parser.add_argument('--compare-timm', action='store_true',
                         help='also run timm\'s DLA with the same weights, interleaved, and '
                              'print the mmdla / timm ratios')
+    parser.add_argument('--memory-repeats', type=int, default=3,
+                        help='with --compare-timm on CPU: processes per peak-memory figure')
     parser.add_argument('--timm-channels-last', action='store_true',
                         help='with --compare-timm: run timm in channels_last as well')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -241,7 +248,8 @@ def main(argv=None):
         result = time_steps(steps, x, args.warmup, args.repeats, device)
         if args.compare_timm and device.type == 'cpu':
             for name in result:
-                result[name]['peak'] = peak_in_subprocess(argv, name, mode)
+                result[name]['peak'] = peak_in_subprocess(argv, name, mode,
+                                                          args.memory_repeats)
         for name, res in result.items():
             print(summarise(f'{mode} {name}', res, args.batch))
         if args.compare_timm:
