@@ -14,12 +14,18 @@ class LoadSegAnnotations(LoadAnnotations):
     decoded, whose size differs from its image's, or (with ``num_classes``) that holds a
     value outside ``0 .. num_classes - 1`` other than ``ignore_index`` - which would
     otherwise crash deep in the loss or silently skew the metrics. Used by all mmdla
-    segmentation configs in place of ``LoadAnnotations``.
+    segmentation configs in place of ``LoadAnnotations``; without a ``seg_map_path``
+    (inference on a bare image) it does nothing.
     """
 
     def __init__(self, num_classes: Optional[int] = None, ignore_index: int = 255, **kwargs):
         super().__init__(**kwargs)
         self.num_classes, self.ignore_index = num_classes, ignore_index
+
+    def transform(self, results: dict) -> dict:
+        if results.get('seg_map_path') is None:  # inference (demo, inferencer): no labels
+            return results
+        return super().transform(results)
 
     def _load_seg_map(self, results: dict) -> None:
         path = results['seg_map_path']
