@@ -98,34 +98,52 @@ def detect_arch(backbone: Dict[str, torch.Tensor]) -> Tuple[str, str]:
     for arch in DLA.arch_settings:
         shapes, dead = arch_signature(arch)
         present_dead = set(dead) & set(backbone)
-        keys = set(backbone) - present_dead
-        missing = set(shapes) - keys
-        unexpected = keys - set(shapes)
-        wrong = {k for k in set(shapes) & keys if tuple(backbone[k].shape) != shapes[k]}
-        if not (missing or unexpected or wrong):
+        mismatch = Mismatch.between(
+            {k: v for k, v in backbone.items() if k not in present_dead}, shapes)
+        if not mismatch:
             if present_dead and present_dead != set(dead):
                 raise CheckpointMismatchError(
                     f'{arch} checkpoint with only some of the official dead project '
                     f'tensors; missing: {_summarise(set(dead) - present_dead)}')
             return arch, 'official' if present_dead else 'timm'
-        report.append((len(missing) + len(unexpected) + len(wrong), arch, missing,
-                       unexpected, wrong))
-    _, arch, missing, unexpected, wrong = min(report, key=lambda r: r[0])
+        report.append((mismatch.size, arch, mismatch))
+    _, arch, mismatch = min(report, key=lambda r: r[0])
     raise CheckpointMismatchError(
         f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
-        + _mismatch_details(missing, unexpected, wrong, backbone, arch_signature(arch)[0]))
+        + mismatch.describe())
 
 
-def _mismatch_details(missing, unexpected, wrong, tensors, expected_shapes) -> str:
-    details = []
-    if missing:
-        details.append(f'missing {len(missing)}: {_summarise(missing)}')
-    if unexpected:
-        details.append(f'unexpected {len(unexpected)}: {_summarise(unexpected)}')
-    if wrong:
-        details.append('wrong shape: ' + _summarise(
-            f'{k} {tuple(tensors[k].shape)} != {expected_shapes[k]}' for k in wrong))
-    return '; '.join(details)
+@dataclass
+class Mismatch:
+    """How a set of named tensors differs from the expected names and shapes."""
+    missing: set
+    unexpected: set
+    wrong_shape: dict  # name -> (found shape, expected shape)
+
+    @classmethod
+    def between(cls, tensors: Mapping, expected_shapes: Mapping) -> 'Mismatch':
+        common = set(tensors) & set(expected_shapes)
+        return cls(set(expected_shapes) - set(tensors), set(tensors) - set(expected_shapes),
+                   {k: (tuple(tensors[k].shape), tuple(expected_shapes[k])) for k in common
+                    if tuple(tensors[k].shape) != tuple(expected_shapes[k])})
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.wrong_shape)
+
+    @property
+    def size(self) -> int:
+        return len(self.missing) + len(self.unexpected) + len(self.wrong_shape)
+
+    def describe(self) -> str:
+        details = []
+        if self.missing:
+            details.append(f'missing {len(self.missing)}: {_summarise(self.missing)}')
+        if self.unexpected:
+            details.append(f'unexpected {len(self.unexpected)}: {_summarise(self.unexpected)}')
+        if self.wrong_shape:
+            details.append('wrong shape: ' + _summarise(
+                f'{k} {found} != {expected}' for k, (found, expected) in self.wrong_shape.items()))
+        return '; '.join(details)
 
 
 def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
@@ -199,15 +217,13 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
             head['conv_seg.' + k[len('fc.0.'):]] = v
         elif k == 'up.weight':
             head[k] = v
-    expected = _head_signature(arch, down_ratio, num_classes)
-    missing = set(expected) - set(head)
-    unexpected = (set(head) - set(expected)) | {
+    mismatch = Mismatch.between(head, _head_signature(arch, down_ratio, num_classes))
+    mismatch.unexpected |= {
         k for k in state_dict if not k.startswith(('base.', 'dla_up.', 'fc.0.', 'up.'))}
-    wrong = {k for k in set(expected) & set(head) if tuple(head[k].shape) != expected[k]}
-    if missing or unexpected or wrong:
+    if mismatch:
         raise CheckpointMismatchError(
             f'{arch} DLA-Up (down_ratio {down_ratio}) checkpoint does not match: '
-            + _mismatch_details(missing, unexpected, wrong, head, expected))
+            + mismatch.describe())
     out = OrderedDict((f'backbone.{k}', v) for k, v in base.items() if k not in dead)
     out.update((f'decode_head.{k}', v) for k, v in head.items())
     return ConversionResult(out, arch, source_format, num_classes,

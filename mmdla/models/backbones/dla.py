@@ -428,7 +428,7 @@ class DLA(BaseModule):
         raise :class:`CheckpointMismatchError` naming what does not fit."""
         from mmengine.runner.checkpoint import _load_checkpoint
 
-        from ..converters import CheckpointMismatchError, _mismatch_details, detect_arch
+        from ..converters import CheckpointMismatchError, Mismatch, detect_arch
         loaded = _load_checkpoint(checkpoint, map_location=map_location)
         tensors = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {}
         if prefix:
@@ -440,20 +440,16 @@ class DLA(BaseModule):
                 f"{checkpoint}: no tensors under prefix '{prefix}' (found e.g. "
                 f"{', '.join(list(tensors)[:3])}); convert official or timm weights with "
                 'python tools/model_converters/dla2mmdla.py SRC DST first')
-        expected = {k: tuple(v.shape) for k, v in self.state_dict().items()}
-        missing = set(expected) - set(state_dict)
-        unexpected = set(state_dict) - set(expected)
-        wrong = {k for k in set(expected) & set(state_dict)
-                 if tuple(state_dict[k].shape) != expected[k]}
-        if missing or unexpected or wrong:
+        mismatch = Mismatch.between(state_dict, {k: v.shape for k, v in
+                                                 self.state_dict().items()})
+        if mismatch:
             try:
                 found = f'it holds a {detect_arch(state_dict)[0]} backbone'
             except CheckpointMismatchError:
                 found = 'it is not one of the ten DLA backbones'
             raise CheckpointMismatchError(
                 f"{checkpoint} (prefix '{prefix}') does not fit DLA arch '{self.arch}' ("
-                f'{found}): ' + _mismatch_details(missing, unexpected, wrong, state_dict,
-                                                   expected))
+                f'{found}): ' + mismatch.describe())
         self.load_state_dict(state_dict, strict=True)
 
     def train(self, mode: bool = True):
