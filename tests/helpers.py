@@ -16,16 +16,10 @@ def load_tool(relative_path: str):
     return module
 
 
-def build_model(cfg, scope='mmseg'):
-    """Build ``cfg.model`` (or a model dict) in ``scope`` without touching the global
-    default scope (which other tests rely on)."""
-    import importlib
-
-    from mmengine.registry import DefaultScope
-    registry = importlib.import_module(f'{scope}.registry').MODELS
-    model_cfg = cfg.model if hasattr(cfg, 'model') else cfg
-    with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(model_cfg)
+def data_root_options(root, loaders=('train_dataloader', 'val_dataloader',
+                                      'test_dataloader')):
+    """``--cfg-options`` items pointing the given dataloaders at ``root``."""
+    return [f'{loader}.dataset.data_root={root}' for loader in loaders]
 
 
 def run_and_expect_error(tool, argv, capsys):

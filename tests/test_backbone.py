@@ -222,10 +222,11 @@ def test_mmseg_encoder_decoder_config_builds_and_runs():
 
 
 def test_classification_config_loads_and_builds():
-    from tests.helpers import ROOT, build_model
+    from mmdla.utils import build_model_from_config
+    from tests.helpers import ROOT
     cfg = Config.fromfile(str(ROOT / 'configs/dla46_c_toy_cls.py'))
     assert cfg.default_scope == 'mmpretrain' and cfg.custom_imports['imports'] == ['mmdla']
-    model = build_model(cfg, 'mmpretrain').eval()
+    model = build_model_from_config(cfg, for_analysis=False).eval()
     assert model.backbone.arch == 'dla46_c'
     with torch.no_grad():
         assert model(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 4)

@@ -14,7 +14,7 @@ import torch
 
 from mmdla.models import DLA
 from mmdla.models.converters import CheckpointMismatchError
-from tests.helpers import ROOT, load_tool, run_and_expect_error
+from tests.helpers import ROOT, data_root_options, load_tool, run_and_expect_error
 
 train_tool = load_tool('tools/train.py')
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
@@ -68,9 +68,7 @@ def test_pretrained_correct_checkpoint_loads_exactly(tmp_path):
 def toy_train_error(tmp_path, capsys, extra=()):
     return run_and_expect_error(train_tool, [
         str(ROOT / 'configs/dla34_toy.py'), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-        'train_cfg.max_iters=2', *extra,
-        *[f'{loader}.dataset.data_root={tmp_path / "toy"}'
-          for loader in ('train_dataloader', 'val_dataloader')]], capsys)
+        'train_cfg.max_iters=2', *extra, *data_root_options(tmp_path / 'toy')], capsys)
 
 
 @pytest.fixture

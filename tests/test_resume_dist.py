@@ -17,7 +17,7 @@ import time
 import pytest
 import torch
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, data_root_options
 
 MAX_ITERS = 30
 
@@ -34,8 +34,7 @@ def train_args(data, work):
             '--cfg-options', f'train_cfg.max_iters={MAX_ITERS}',
             f'train_cfg.val_interval={MAX_ITERS}', 'default_hooks.checkpoint.interval=10',
             'default_hooks.checkpoint.max_keep_ckpts=1',
-            *[f'{loader}.dataset.data_root={data}'
-              for loader in ('train_dataloader', 'val_dataloader')]]
+            *data_root_options(data, ('train_dataloader', 'val_dataloader'))]
 
 
 def run(args, timeout=900):

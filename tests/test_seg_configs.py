@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.helpers import ROOT, build_model
+from mmdla.utils import build_model_from_config
+from tests.helpers import ROOT
 from tests.test_dla_up import CLEAN_PARAMS
 
 SEG_CONFIGS = sorted(
@@ -27,7 +28,7 @@ def test_config_loads_and_model_builds(path):
     cfg = Config.fromfile(str(ROOT / path))
     assert cfg.custom_imports['imports'] == ['mmdla']
     with torch.device('meta'):
-        model = build_model(cfg)
+        model = build_model_from_config(cfg, for_analysis=False)
     arch = cfg.model.backbone.arch
     num_classes = cfg.model.decode_head.num_classes
     params = sum(p.numel() for p in model.parameters())

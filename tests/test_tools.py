@@ -1,16 +1,11 @@
 """tools/train.py and tools/test.py: clear one-line errors for bad inputs."""
 import pytest
 
-from tests.helpers import ROOT, load_tool, run_and_expect_error
+from tests.helpers import ROOT, data_root_options, load_tool, run_and_expect_error
 
 train_tool = load_tool('tools/train.py')
 test_tool = load_tool('tools/test.py')
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
-
-
-def data_root_options(root):
-    return [f'{loader}.dataset.data_root={root}'
-            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
 
 def test_missing_data_root(tmp_path, capsys):

@@ -13,7 +13,7 @@ import sys
 import cv2
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, data_root_options
 
 MIN_MIOU = 25.0
 
@@ -29,8 +29,7 @@ def run(*args, timeout=900):
 def test_toy_train_test_tta_demo(tmp_path):
     data = tmp_path / 'toy'
     run('tools/misc/make_toy_data.py', data, '--seed', '0')
-    options = ['--cfg-options'] + [f'{loader}.dataset.data_root={data}' for loader in
-                                   ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    options = ['--cfg-options', *data_root_options(data)]
     work = tmp_path / 'work'
     run('tools/train.py', 'configs/dla34_toy.py', '--work-dir', work, *options)
     checkpoint = (work / 'last_checkpoint').read_text().strip()
@@ -66,8 +65,7 @@ def test_toy_classification_train_and_test(tmp_path):
     """The mmpretrain path through the same tools (dispatch on default_scope)."""
     data = tmp_path / 'toy_cls'
     run('tools/misc/make_toy_data.py', data, '--task', 'cls', '--seed', '0')
-    options = ['--cfg-options'] + [f'{loader}.dataset.data_root={data}' for loader in
-                                   ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    options = ['--cfg-options', *data_root_options(data)]
     work = tmp_path / 'work'
     run('tools/train.py', 'configs/dla46_c_toy_cls.py', '--work-dir', work, *options)
     scalars = glob.glob(str(work / '*/vis_data/scalars.json'))[0]

@@ -7,7 +7,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
-from tests.helpers import ROOT, build_model, load_tool
+from mmdla.utils import build_model_from_config
+from tests.helpers import ROOT, load_tool
 
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
 
@@ -18,7 +19,7 @@ def test_tta_is_sum_of_per_scale_log_softmax(tmp_path):
                         '--size', '64', '90'])
     cfg = Config.fromfile(str(ROOT / 'configs/dla34_toy.py'))
     torch.manual_seed(0)
-    model = build_model(cfg)
+    model = build_model_from_config(cfg, for_analysis=False)
     model.init_weights()
     with torch.no_grad():  # non-trivial BN statistics
         model.train()(torch.randn(2, 3, 64, 64), mode='tensor')

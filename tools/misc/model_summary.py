@@ -17,17 +17,13 @@ sys.path.insert(0, ROOT)
 import torch  # noqa: E402
 
 from mmdla.models import DLA  # noqa: E402
-from mmdla.utils import model_complexity  # noqa: E402
+from mmdla.utils import build_model_from_config, model_complexity  # noqa: E402
 
 
 def build_classifier(arch: str):
     """The ImageClassifier of ``configs/{arch}_imagenet.py`` (1000 classes), in eval mode."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', f'{arch}_imagenet.py'))
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return MODELS.build(cfg.model).eval()
+    return build_model_from_config(osp.join(ROOT, 'configs', f'{arch}_imagenet.py'),
+                                   for_analysis=False)
 
 
 def main(argv=None):
