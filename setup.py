@@ -1,6 +1,7 @@
 """Install mmdla.
 
-``pip install -e .`` installs mmdla on top of an existing OpenMMLab stack. It deliberately
+``pip install -e '.[all]'`` installs mmdla on top of an existing OpenMMLab stack
+(``[seg]``: MMSegmentation only, ``[cls]``: MMPretrain only). It deliberately
 does not list torch / torchvision / mmcv: they must match your CUDA (or CPU) setup and are
 installed first (``bash tools/setup_env.sh`` on a CPU machine; README.md for GPUs).
 """
@@ -33,6 +34,14 @@ setup(
     packages=find_packages(include=['mmdla', 'mmdla.*']),
     python_requires='>=3.8',
     install_requires=read_requirements('requirements/runtime.txt'),
-    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    # The DLA backbone needs only mmengine + mmcv; each downstream library is an extra:
+    # mmdla[seg] (DLA-Up, CamVid, segmentation tools), mmdla[cls] (classification).
+    extras_require={
+        'seg': read_requirements('requirements/seg.txt'),
+        'cls': read_requirements('requirements/cls.txt'),
+        'all': read_requirements('requirements/seg.txt')
+        + read_requirements('requirements/cls.txt'),
+        'tests': read_requirements('requirements/tests.txt'),
+    },
     zip_safe=False,
 )

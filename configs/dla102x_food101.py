@@ -1,15 +1,6 @@
-# dla102x fine-tuned on Food-101 (DLA paper §4.2).
-# Recipe (configs/_base_/schedules/finetune_60e.py): mmdla's fine-tuning recipe - the
-# official ImageNet recipe with lr 0.01, batch 64, 60 epochs - since the paper gives none.
-# The backbone starts from the converted official ImageNet weights
-#   python tools/model_converters/dla2mmdla.py dla102x-HASH.pth checkpoints/dla102x_imagenet.pth
-# and the classifier is new.
-_base_ = [
-    './_base_/models/dla_cls.py', './_base_/datasets/food101.py',
-    './_base_/schedules/finetune_60e.py', './_base_/cls_runtime.py'
-]
+# dla102x fine-tuned on the same data with the same recipe: dla34_food101.py with the
+# DLA-X-102 backbone (converted official ImageNet weights) and a 1024-channel classifier.
+_base_ = './dla34_food101.py'
 model = dict(
-    backbone=dict(arch='dla102x',
-                  init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla102x_imagenet.pth',
-                                prefix='backbone.')),
-    head=dict(num_classes={{_base_.num_classes}}, in_channels=1024, topk=(1, )))
+    backbone=dict(arch='dla102x', init_cfg=dict(checkpoint='checkpoints/dla102x_imagenet.pth')),
+    head=dict(in_channels=1024))

@@ -1,4 +1,5 @@
-# dla102x on ImageNet-1k with the official DLA recipe (../shared/spec/dla.md §4):
+# dla102x on ImageNet-1k with the official DLA recipe (ucbdrive/dla classify.py;
+# figures in docs/reference.md):
 # SGD 0.1 / 0.9 / 1e-4, batch 256 (8 GPUs x 32), 120 epochs, lr x0.1 at 30/60/90.
 # Released official weights convert with
 #   python tools/model_converters/dla2mmdla.py dla102x-HASH.pth checkpoints/dla102x_imagenet.pth

@@ -1,4 +1,4 @@
-# DLA-34 + DLA-Up on Cityscapes, the paper's recipe (../shared/spec/dla.md §4):
+# DLA-34 + DLA-Up on Cityscapes, the paper's recipe (§4.4, docs/reference.md):
 # crop 832, batch 16 (8 GPUs x 2), SGD lr 0.01 / momentum 0.9 / wd 1e-4, poly 0.9 over
 # 500 epochs, SyncBN, rotation +-10, scale [0.5, 2], colour jitter 0.4, flip.
 # Backbone from ImageNet weights converted with

@@ -1,15 +1,6 @@
-# dla60 fine-tuned on FGVC-Aircraft (Planes) (DLA paper §4.2).
-# Recipe (configs/_base_/schedules/finetune_60e.py): mmdla's fine-tuning recipe - the
-# official ImageNet recipe with lr 0.01, batch 64, 60 epochs - since the paper gives none.
-# The backbone starts from the converted official ImageNet weights
-#   python tools/model_converters/dla2mmdla.py dla60-HASH.pth checkpoints/dla60_imagenet.pth
-# and the classifier is new.
-_base_ = [
-    './_base_/models/dla_cls.py', './_base_/datasets/aircraft.py',
-    './_base_/schedules/finetune_60e.py', './_base_/cls_runtime.py'
-]
+# dla60 fine-tuned on the same data with the same recipe: dla34_aircraft.py with the
+# DLA-60 backbone (converted official ImageNet weights) and a 1024-channel classifier.
+_base_ = './dla34_aircraft.py'
 model = dict(
-    backbone=dict(arch='dla60',
-                  init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla60_imagenet.pth',
-                                prefix='backbone.')),
-    head=dict(num_classes={{_base_.num_classes}}, in_channels=1024, topk=(1, )))
+    backbone=dict(arch='dla60', init_cfg=dict(checkpoint='checkpoints/dla60_imagenet.pth')),
+    head=dict(in_channels=1024))

@@ -10,13 +10,13 @@ The overlay blends the predicted classes' palette colours into the image and add
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmdla  # noqa: F401  (compat fixes + registration)
+import cv2
+import numpy as np
 
-import mmdla  # noqa: E402,F401
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+from mmdla.engine import check_checkpoint_fits, load_config
+from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
 
 
 def overlay_with_legend(img_bgr, pred, classes, palette, opacity=0.5):
@@ -45,6 +45,7 @@ def overlay_with_legend(img_bgr, pred, classes, palette, opacity=0.5):
     return np.concatenate([canvas, panel], axis=1)
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description='DLA segmentation demo')
     parser.add_argument('img', help='image file')
@@ -54,19 +55,29 @@ def main(argv=None):
     parser.add_argument('--opacity', type=float, default=0.5, help='overlay opacity 0..1')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     args = parser.parse_args(argv)
-    for path, what in [(args.img, 'image'), (args.config, 'config'),
-                       (args.checkpoint, 'checkpoint')]:
-        if not osp.isfile(path):
-            parser.error(f"{what} '{path}' does not exist")
+    if not osp.isfile(args.img):
+        raise ConfigInputError(f"image '{args.img}' does not exist")
+    if osp.isdir(args.out_file):
+        raise ConfigInputError(f"--out-file '{args.out_file}' is a directory: give a file name")
     img = cv2.imread(args.img, cv2.IMREAD_COLOR)
     if img is None:
-        parser.error(f"cannot decode image '{args.img}' (corrupt or not an image)")
+        raise DataError(f"cannot decode image '{args.img}' (corrupt or not an image)")
+    cfg = load_config(args.config, None, 'none', None)
+    if cfg.default_scope != 'mmseg':
+        raise ConfigInputError(f'{args.config} is not a segmentation config')
 
+    from mmengine.runner import load_checkpoint
     from mmseg.apis import inference_model, init_model
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    from mmseg.registry import DATASETS
+    model = init_model(cfg, None, device=args.device)
+    check_checkpoint_fits(model, args.checkpoint)  # readable, and exactly this model's
+    checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
+    # class names and palette: saved by training, else those of the config's dataset
+    meta = checkpoint.get('meta', {}).get('dataset_meta') or getattr(
+        DATASETS.get(cfg.test_dataloader.dataset.type), 'METAINFO', {})
+    model.dataset_meta = meta
     result = inference_model(model, img)
     pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
-    meta = model.dataset_meta or {}
     classes = meta.get('classes') or [str(i) for i in range(int(pred.max()) + 1)]
     palette = meta.get('palette') or np.random.RandomState(0).randint(0, 255, (len(classes), 3))
     out = overlay_with_legend(img, pred, classes, palette, args.opacity)

@@ -30,6 +30,8 @@ import sys
 
 import torch
 
+from .errors import CheckpointError
+
 __all__ = ['torchvision_fix_needed', 'MMENGINE_CHECKPOINT_GLOBALS', 'load_checkpoint_file']
 
 
@@ -98,12 +100,36 @@ def _mmengine_checkpoint_globals():
 MMENGINE_CHECKPOINT_GLOBALS = []
 
 
-def load_checkpoint_file(filename, map_location=None):
-    """``torch.load`` with ``weights_only=True`` plus MMEngine's own objects allowed."""
+def load_checkpoint_file(filename, map_location=None, mmap: bool = False):
+    """``torch.load`` with ``weights_only=True`` plus MMEngine's own objects allowed.
+
+    A missing, truncated or corrupt file, or one holding objects outside the allow-list,
+    raises :class:`~mmdla.errors.CheckpointError` naming the file.
+    """
+    if not osp.isfile(filename):
+        what = 'is a directory, not a checkpoint file' if osp.isdir(filename) else \
+            'does not exist'
+        raise CheckpointError(f"checkpoint '{filename}' {what}")
     if not MMENGINE_CHECKPOINT_GLOBALS:
         MMENGINE_CHECKPOINT_GLOBALS.extend(_mmengine_checkpoint_globals())
-    with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-        return torch.load(filename, map_location=map_location, weights_only=True)
+    try:
+        with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True,
+                              mmap=mmap)
+    except Exception as exc:  # zip, pickle and EOF errors come in many types
+        raise CheckpointError(f"cannot read checkpoint '{filename}': "
+                              f'{_load_failure(exc)}') from None
+
+
+def _load_failure(exc: Exception) -> str:
+    text = str(exc)
+    refusal = [line for line in text.splitlines() if 'not part of an MMEngine' in line]
+    if refusal:  # our getattr refusal, wrapped by torch's weights-only message
+        return refusal[0].strip().split('UnpicklingError: ')[-1]
+    first = (text.splitlines() or [''])[0][:160]
+    reason = f' ({type(exc).__name__}{": " + first if first else ""})'
+    return ('the file is truncated, corrupt or not a PyTorch checkpoint' + reason
+            + '; re-create it (download, convert or train again)')
 
 
 def _fix_checkpoint_loading():
@@ -115,10 +141,7 @@ def _fix_checkpoint_loading():
         return
 
     def load_from_local(filename, map_location):
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'{filename} can not be found.')
-        return load_checkpoint_file(filename, map_location)
+        return load_checkpoint_file(osp.expanduser(filename), map_location)
 
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
 

@@ -1,21 +1,27 @@
-"""Registration of mmdla modules in the registries of the installed OpenMMLab libraries.
+"""Registries of mmdla: each registers a class into the registry of the same name of every
+installed downstream library (MMPretrain, MMSegmentation), used as a decorator::
 
-mmdla serves two downstream libraries: MMPretrain (classification) and MMSegmentation
-(segmentation). A backbone is registered in both ``MODELS`` registries; each registration
-is attempted on its own so mmdla works with only one of the two installed.
+    @MODELS.register_module()                         # mmpretrain and mmseg MODELS
+    class DLA(BaseModule): ...
+
+    @MODELS.register_module(libraries=('mmseg', ))    # an mmseg-only module
+    class DLAUpHead(BaseDecodeHead): ...
+
+A library that is not installed is skipped, so mmdla works with either one alone.
 """
 import importlib
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 from mmengine.registry import Registry
+
+__all__ = ['LIBRARIES', 'DownstreamRegistry', 'MODELS', 'DATASETS', 'TRANSFORMS']
 
 #: downstream library -> its registry module
 LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry'}
 
 
-def installed_registries(name: str, libraries: Iterable[str] = tuple(LIBRARIES)
-                         ) -> List[Registry]:
-    """The registries called ``name`` (e.g. 'MODELS') of those ``libraries`` installed."""
+def installed_registries(name: str, libraries: Iterable[str]) -> List[Registry]:
+    """The registries called ``name`` of those ``libraries`` that are installed."""
     registries = []
     for library in libraries:
         try:
@@ -26,9 +32,29 @@ def installed_registries(name: str, libraries: Iterable[str] = tuple(LIBRARIES)
     return registries
 
 
-def register(cls, registry: str = 'MODELS', libraries: Iterable[str] = tuple(LIBRARIES)):
-    """Register ``cls`` in the ``registry`` (MODELS, DATASETS, TRANSFORMS ...) of every
-    installed library in ``libraries``; returns ``cls``."""
-    for reg in installed_registries(registry, libraries):
-        reg.register_module(module=cls)
-    return cls
+class DownstreamRegistry:
+    """The registry ``name`` (MODELS, DATASETS, TRANSFORMS) of every installed library."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def register_module(self, libraries: Optional[Iterable[str]] = None):
+        """A class decorator registering the class in ``libraries`` (default: all)."""
+        libraries = tuple(LIBRARIES) if libraries is None else tuple(libraries)
+        unknown = set(libraries) - set(LIBRARIES)
+        if unknown:
+            raise ValueError(f'unknown libraries {sorted(unknown)}; known: {list(LIBRARIES)}')
+
+        def decorator(cls):
+            for registry in installed_registries(self.name, libraries):
+                registry.register_module(module=cls)
+            return cls
+        return decorator
+
+    def __repr__(self):
+        return f'DownstreamRegistry({self.name!r}, libraries={list(LIBRARIES)})'
+
+
+MODELS = DownstreamRegistry('MODELS')
+DATASETS = DownstreamRegistry('DATASETS')
+TRANSFORMS = DownstreamRegistry('TRANSFORMS')

@@ -1,8 +1,12 @@
-"""Small helpers shared by the tests."""
+"""Helpers shared by the tests (no test module imports another one)."""
 import importlib.util
 from pathlib import Path
 
 import pytest
+import torch
+
+from mmdla import reference
+from mmdla.models.backbones.dla import arch_signature
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +37,73 @@ def run_and_expect_error(tool, argv, capsys):
     err = stderr.strip().splitlines()[-1]  # (library warnings may come before it)
     assert err.startswith('error: '), stderr
     return err
+
+
+def build_config_model(config: str, device: str = 'cpu'):
+    """The model of ``configs/<config>.py`` (a path relative to configs/ without .py),
+    built as the config says (eval mode, no checkpoint)."""
+    from mmdla.utils import build_model_from_config
+    with torch.device(device):
+        return build_model_from_config(str(ROOT / 'configs' / f'{config}.py'))
+
+
+def random_timm_dla(arch):
+    """timm DLA with random weights and random, data-calibrated BN statistics, in eval mode.
+
+    The BN affine parameters are randomised, then the running statistics are set to those
+    of a random batch (as after training), and the classifier is drawn from N(0, 0.01) (as
+    mmpretrain's LinearClsHead is initialised), so activations and logits have realistic
+    magnitudes (with the default 0/1 statistics and timm's Kaiming fc, logits reach several
+    hundred and float32 summation order alone differs by more than 1e-4).
+    """
+    import timm
+    model = timm.create_model(arch, pretrained=False)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        for m in bns:
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.normal_(0, 0.2)
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average: the statistics of the batch below
+        model.train()(torch.randn(4, 3, 64, 64))
+        for m in bns:
+            m.momentum = 0.1
+            m.num_batches_tracked.fill_(1000)
+        model.fc.weight.normal_(0, 0.01)
+        model.fc.bias.normal_(0, 0.01)
+    return model.eval()
+
+
+def official_state_dict(timm_state_dict, arch):
+    """The official layout: timm's tensors + the dead project tensors (random values)."""
+    state_dict = dict(timm_state_dict)
+    for name, shape in arch_signature(arch)[1].items():
+        state_dict[name] = (torch.tensor(7) if name.endswith('num_batches_tracked')
+                            else torch.randn(shape))
+    return state_dict
+
+
+def expected_params(config: Path) -> int:
+    """The parameter count every shipped config's model must have, from
+    :mod:`mmdla.reference` (an unknown config is an error: each one gets a number)."""
+    name = config.stem
+    arch, _, task = name.partition('_')
+    while arch + '_' + task.split('_')[0] in reference.IMAGENET:  # dla46_c_..., dla60x_c_...
+        head, _, task = task.partition('_')
+        arch = f'{arch}_{head}'
+    if task == 'imagenet':
+        return reference.IMAGENET[arch].params
+    if task in reference.FINE_GRAINED_CLASSES:
+        return reference.classifier_params(arch, reference.FINE_GRAINED_CLASSES[task])
+    if task in ('cityscapes', 'toy'):
+        return reference.DLA_UP[arch].params_19
+    if task == 'camvid':
+        return reference.DLA_UP[arch].params_11
+    if task == 'toy_cls':
+        return reference.classifier_params(arch, 4)  # the four texture classes
+    raise KeyError(f'no expected parameter count for {config.name}: add it here')
+
+
+def shipped_configs():
+    """Every config under configs/ (not the _base_ pieces)."""
+    return sorted((ROOT / 'configs').glob('*.py'))

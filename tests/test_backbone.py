@@ -6,14 +6,11 @@ import torch
 from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmdla.errors import ArchError, ConfigInputError
 from mmdla.models import DLA
+from mmdla.reference import IMAGENET
 
-# ../shared/spec/dla.md §2, "backbone" column (clean network without the classifier)
-BACKBONE_PARAMS = {
-    'dla34': 15_229_104, 'dla46_c': 1_044_400, 'dla46x_c': 811_440, 'dla60x_c': 1_062_832,
-    'dla60': 21_011_632, 'dla60x': 16_327_344, 'dla102': 32_243_888,
-    'dla102x': 25_284_272, 'dla102x2': 40_257_200, 'dla169': 52_364_720,
-}
+BACKBONE_PARAMS = {arch: facts.backbone_params for arch, facts in IMAGENET.items()}
 
 
 def num_params(module):
@@ -131,12 +128,12 @@ def test_custom_arch_dict():
 
 
 def test_in_channels_mismatch_is_a_clear_error():
-    with pytest.raises(ValueError, match=r'in_channels=3.*\(1, 4, 64, 64\)'):
+    with pytest.raises(ConfigInputError, match=r'in_channels=3.*\(1, 4, 64, 64\)'):
         DLA('dla34')(torch.randn(1, 4, 64, 64))
 
 
 def test_unknown_arch_lists_valid_ones_and_suggests():
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(ArchError) as info:
         DLA('dla35')
     msg = str(info.value)
     assert "Unknown DLA arch 'dla35'" in msg and "Did you mean 'dla34'" in msg
@@ -145,13 +142,13 @@ def test_unknown_arch_lists_valid_ones_and_suggests():
 
 @pytest.mark.parametrize('out_indices', [(6, ), (), (0, 1.5), (-7, )])
 def test_bad_out_indices(out_indices):
-    with pytest.raises(ValueError, match='out_indices must be a non-empty sequence'):
+    with pytest.raises(ArchError, match='out_indices must be a non-empty sequence'):
         DLA('dla34', out_indices=out_indices)
 
 
 @pytest.mark.parametrize('frozen_stages', [6, -2])
 def test_bad_frozen_stages(frozen_stages):
-    with pytest.raises(ValueError, match='frozen_stages must be an int in -1..5'):
+    with pytest.raises(ArchError, match='frozen_stages must be an int in -1..5'):
         DLA('dla34', frozen_stages=frozen_stages)
 
 
@@ -165,7 +162,7 @@ def test_bad_frozen_stages(frozen_stages):
           cardinality=8), 'bottleneck width of 4, which must be a positive multiple'),
 ])
 def test_bad_custom_arch(arch, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ArchError, match=match):
         DLA(arch)
 
 

@@ -5,15 +5,14 @@ custom arch, in_channels mismatch (test_backbone.py); non-DLA / mismatched check
 the converter (test_converter.py, test_dla_up.py); missing data root, empty split, missing
 pretrained or test checkpoint (test_tools.py).
 """
-import pickle
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from mmdla.errors import CheckpointError, CheckpointMismatchError
 from mmdla.models import DLA
-from mmdla.models.converters import CheckpointMismatchError
 from tests.helpers import ROOT, data_root_options, load_tool, run_and_expect_error
 
 train_tool = load_tool('tools/train.py')
@@ -122,7 +121,7 @@ def test_checkpoint_loader_refuses_foreign_globals(tmp_path):
             return getattr, (HistoryBuffer, '__init__')
 
     torch.save({'state_dict': {}, 'x': Sneaky()}, tmp_path / 'bad.pth')
-    with pytest.raises(pickle.UnpicklingError, match='not part of an MMEngine checkpoint'):
+    with pytest.raises(CheckpointError, match='not part of an MMEngine checkpoint'):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'bad.pth'), map_location='cpu')
     buffer = HistoryBuffer()
     buffer.update(1.0)

@@ -3,14 +3,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmdla import reference
 from mmdla.models import DLA
 from mmdla.utils import build_model_from_config
 from tests.helpers import ROOT
 
 ARCHS = list(DLA.arch_settings)
-FINE_GRAINED = {'cub': 200, 'cars': 196, 'aircraft': 100, 'food101': 101}
-IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
-IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
+FINE_GRAINED = reference.FINE_GRAINED_CLASSES
+IMAGENET = reference.IMAGENET_RECIPE
+FINETUNE = reference.FINETUNE_RECIPE
 
 
 def steps(pipeline):
@@ -19,16 +20,19 @@ def steps(pipeline):
 
 def check_common_augmentation(cfg):
     train = steps(cfg.train_dataloader.dataset.pipeline)
-    assert train['RandomResizedCrop']['scale'] == 224
-    assert train['RandomResizedCrop']['crop_ratio_range'] == (0.08, 1.0)
-    assert train['RandomResizedCrop']['aspect_ratio_range'] == pytest.approx((3 / 4, 4 / 3))
+    assert train['RandomResizedCrop']['scale'] == IMAGENET['crop']
+    assert train['RandomResizedCrop']['crop_ratio_range'] == IMAGENET['crop_area']
+    assert train['RandomResizedCrop']['aspect_ratio_range'] == pytest.approx(
+        IMAGENET['aspect_ratio'])
     assert train['RandomFlip']['prob'] == 0.5
-    assert train['PCALighting']['alphastd'] == 0.1
+    assert train['PCALighting']['alphastd'] == IMAGENET['lighting_std']
     test = steps(cfg.val_dataloader.dataset.pipeline)
-    assert (test['ResizeEdge']['scale'], test['ResizeEdge']['edge']) == (256, 'short')
-    assert test['CenterCrop']['crop_size'] == 224
-    assert cfg.data_preprocessor.mean == pytest.approx(IMAGENET_MEAN)
-    assert cfg.data_preprocessor.std == pytest.approx(IMAGENET_STD)
+    assert (test['ResizeEdge']['scale'], test['ResizeEdge']['edge']) == (
+        IMAGENET['test_resize'], 'short')
+    assert test['CenterCrop']['crop_size'] == IMAGENET['crop']
+    assert cfg.data_preprocessor.mean == pytest.approx(
+        [v * 255 for v in reference.IMAGENET_MEAN])
+    assert cfg.data_preprocessor.std == pytest.approx([v * 255 for v in reference.IMAGENET_STD])
     assert cfg.data_preprocessor.to_rgb
 
 
@@ -36,12 +40,13 @@ def check_common_augmentation(cfg):
 def test_imagenet_config(arch):
     cfg = Config.fromfile(str(ROOT / f'configs/{arch}_imagenet.py'))
     assert cfg.default_scope == 'mmpretrain' and cfg.custom_imports['imports'] == ['mmdla']
-    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.1, momentum=0.9,
-                                               weight_decay=1e-4)
-    assert cfg.train_cfg.max_epochs == 120
+    assert cfg.optim_wrapper.optimizer == IMAGENET['optimizer']
+    assert cfg.train_cfg.max_epochs == IMAGENET['epochs']
     assert (cfg.param_scheduler.type, cfg.param_scheduler.milestones,
-            cfg.param_scheduler.gamma) == ('MultiStepLR', [30, 60, 90], 0.1)
-    assert cfg.train_dataloader.batch_size * 8 == 256 == cfg.auto_scale_lr.base_batch_size
+            cfg.param_scheduler.gamma) == ('MultiStepLR', IMAGENET['milestones'],
+                                           IMAGENET['gamma'])
+    assert (cfg.train_dataloader.batch_size * 8 == IMAGENET['batch_size']
+            == cfg.auto_scale_lr.base_batch_size)
     assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, 5))
     check_common_augmentation(cfg)
     with torch.device('meta'):
@@ -55,14 +60,16 @@ def test_imagenet_config(arch):
 @pytest.mark.parametrize('arch', ['dla34', 'dla60', 'dla102x'])
 def test_fine_grained_config(arch, dataset):
     cfg = Config.fromfile(str(ROOT / f'configs/{arch}_{dataset}.py'))
-    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9,
-                                               weight_decay=1e-4)
-    assert cfg.train_dataloader.batch_size * 8 == 64 == cfg.auto_scale_lr.base_batch_size
+    assert cfg.optim_wrapper.optimizer == FINETUNE['optimizer']
+    assert cfg.train_cfg.max_epochs == FINETUNE['epochs']
+    assert (cfg.param_scheduler.milestones, cfg.param_scheduler.gamma) == (
+        FINETUNE['milestones'], FINETUNE['gamma'])
+    assert (cfg.train_dataloader.batch_size * 8 == FINETUNE['batch_size']
+            == cfg.auto_scale_lr.base_batch_size)
     check_common_augmentation(cfg)
     init = cfg.model.backbone.init_cfg
     assert (init.type, init.checkpoint, init.prefix) == (
         'Pretrained', f'checkpoints/{arch}_imagenet.pth', 'backbone.')
-    assert 'paper' in (ROOT / f'configs/{arch}_{dataset}.py').read_text()  # states source
     with torch.device('meta'):
         model = build_model_from_config(cfg)
     assert model.head.num_classes == FINE_GRAINED[dataset] == cfg.data_preprocessor.num_classes
@@ -77,7 +84,7 @@ def test_pca_lighting_matches_the_official_formula():
     out = PCALighting(alphastd=0.1).transform(dict(img=img.copy()))['img']
     np.random.seed(0)
     alpha = np.random.normal(0, 0.1, size=3).astype(np.float32)
-    eigval = np.array([55.46, 4.794, 1.148], np.float32)
+    eigval = np.array(reference.PCA_EIGVAL, np.float32)
     eigvec = np.array(PCALighting.IMAGENET_EIGVEC, np.float32)
     rgb_offset = (eigvec * alpha[None] * eigval[None]).sum(1)  # official Lighting
     assert out.dtype == np.float32

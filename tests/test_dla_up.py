@@ -11,16 +11,13 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
 
+from mmdla.errors import ConfigInputError
 from mmdla.models import DLA
-from mmdla.models.converters import arch_signature
-from tests.helpers import load_tool
-from tests.test_converter import random_timm_dla
+from mmdla.models.backbones.dla import arch_signature
+from mmdla.reference import DLA_UP
+from tests.helpers import load_tool, random_timm_dla, run_and_expect_error
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
-
-# ../shared/spec/dla.md §3, "clean" columns (19 and 11 classes)
-CLEAN_PARAMS = {'dla34': (17_540_435, 17_540_043), 'dla60': (29_980_755, 29_980_363),
-                'dla102': (41_213_011, 41_212_619), 'dla169': (61_333_843, 61_333_451)}
 
 
 def segmentor_cfg(arch, num_classes=19, down_ratio=2, **head):
@@ -45,9 +42,9 @@ def build_segmentor(*args, **kwargs):
     return MODELS.build(segmentor_cfg(*args, **kwargs))
 
 
-@pytest.mark.parametrize('arch', list(CLEAN_PARAMS))
+@pytest.mark.parametrize('arch', list(DLA_UP))
 def test_parameter_counts(arch):
-    for num_classes, expected in zip((19, 11), CLEAN_PARAMS[arch]):
+    for num_classes, expected in zip((19, 11), (DLA_UP[arch].params_19, DLA_UP[arch].params_11)):
         with torch.device('meta'):
             model = build_segmentor(arch, num_classes)
         assert sum(p.numel() for p in model.parameters()) == expected
@@ -110,10 +107,10 @@ def test_loss_decreases_and_all_trainable_params_get_grads():
 
 
 def test_bad_arguments_are_clear_errors():
-    with pytest.raises(ValueError, match='down_ratio must be 2, 4, 8 or 16'):
+    with pytest.raises(ConfigInputError, match='down_ratio must be 2, 4, 8 or 16'):
         build_segmentor('dla34', down_ratio=3)
     from mmseg.registry import MODELS
-    with pytest.raises(ValueError, match='in_channels needs 5 entries'):
+    with pytest.raises(ConfigInputError, match='in_channels needs 5 entries'):
         MODELS.build(dict(type='DLAUpHead', in_channels=[64, 128, 256, 512], num_classes=3))
 
 
@@ -223,8 +220,8 @@ def test_segmentation_converter_reports_mismatch(tmp_path, capsys):
     sd['dla_up.ida_1.node_2.0.weight'] = torch.zeros(128, 256, 1, 1)
     del sd['up.weight']
     torch.save(sd, tmp_path / 'bad.pth')
-    assert dla2mmdla.main([str(tmp_path / 'bad.pth'), str(tmp_path / 'o.pth')]) == 1
-    err = capsys.readouterr().err
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'bad.pth'), str(tmp_path / 'o.pth')],
+                               capsys)
     assert 'dla34 DLA-Up (down_ratio 2) checkpoint does not match' in err
     assert 'missing 1: up.weight' in err
     assert 'dla_up.ida_1.node_2.0.weight (128, 256, 1, 1) != (128, 256, 3, 3)' in err

@@ -72,7 +72,8 @@ if shutil.which("nvidia-smi") is None and torch.version.cuda is not None:
     raise SystemExit("setup_env.sh: a CUDA torch was installed on a CPU machine; aborting")
 EOF
 
-# 2. build tools and mmengine (pinned setuptools: >=82 drops pkg_resources, see NOTES).
+# 2. build tools and mmengine. setuptools is pinned: >= 82 drops pkg_resources, which the
+#    mmcv build and mmengine (mmseg::/mmpretrain:: base configs) need.
 pip_install "${pins[@]:0:4}"
 
 # 3. mmcv with ops: a prebuilt wheel if available, else compile (torch must be importable).

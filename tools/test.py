@@ -14,16 +14,13 @@ pickle file of the predictions. ``--show-dir``: where to draw predictions.
 import argparse
 import json
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmdla  # noqa: F401  (compat fixes + registration before anything else)
+from mmengine.runner import Runner
 
-import mmdla  # noqa: E402,F401  (compat fixes + registration before anything else)
-from mmengine.runner import Runner  # noqa: E402
-
-from mmdla.engine import (add_runner_args, exit_on_input_error, load_config,  # noqa: E402
+from mmdla.engine import (add_runner_args, check_checkpoint_fits, load_config,
                           parse_runner_args, prepare_runner_config)
-from mmdla.utils import ConfigInputError  # noqa: E402
+from mmdla.errors import ConfigInputError, exit_on_input_error
 
 
 def parse_args(argv=None):
@@ -85,7 +82,14 @@ def visualize(cfg, args):
 
 
 def save_predictions(cfg, out):
-    if cfg.default_scope == 'mmseg':
+    segmentation = cfg.default_scope == 'mmseg'
+    if segmentation and osp.isfile(out):
+        raise ConfigInputError(f"--out '{out}' is a file; segmentation predictions are "
+                               'written as label maps into a directory: give a directory')
+    if not segmentation and osp.isdir(out):
+        raise ConfigInputError(f"--out '{out}' is a directory; classification predictions "
+                               'are written to one pickle file: give a file name (.pkl)')
+    if segmentation:
         cfg.test_evaluator['output_dir'] = out
         cfg.test_evaluator['keep_results'] = True
     else:
@@ -98,9 +102,7 @@ def save_predictions(cfg, out):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
-    if not osp.isfile(args.checkpoint):
-        raise ConfigInputError(f"checkpoint '{args.checkpoint}' does not exist")
-    cfg.load_from = args.checkpoint
+    cfg.load_from = args.checkpoint  # checked: exists (prepare_runner_config), fits (below)
     if args.show or args.show_dir:
         visualize(cfg, args)
     if args.tta:
@@ -111,6 +113,7 @@ def main(argv=None):
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='FuseConvBNHook')]
     prepare_runner_config(cfg, 'test')
     runner = Runner.from_cfg(cfg)
+    check_checkpoint_fits(runner.model, args.checkpoint)  # MMEngine would load it non-strictly
     metrics = {k: round(float(v), 4) if hasattr(v, '__float__') else v
                for k, v in runner.test().items()}  # numpy scalars -> JSON-able
     if runner.rank == 0:

@@ -9,16 +9,12 @@ MMEngine Runner. Multi-GPU: tools/dist_train.sh CONFIG NGPUS (torchrun); slurm:
 tools/slurm_train.sh. On a machine without CUDA, distributed runs use gloo and plain BN.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmdla  # noqa: F401  (compat fixes + registration before anything else)
+from mmengine.runner import Runner
 
-import mmdla  # noqa: E402,F401  (compat fixes + registration before anything else)
-from mmengine.runner import Runner  # noqa: E402
-
-from mmdla.engine import (add_runner_args, exit_on_input_error, load_config,  # noqa: E402
-                          parse_runner_args, prepare_runner_config)
+from mmdla.engine import add_runner_args, load_config, parse_runner_args, prepare_runner_config
+from mmdla.errors import ConfigInputError, exit_on_input_error
 
 
 def parse_args(argv=None):
@@ -47,8 +43,8 @@ def main(argv=None):
         cfg.resume = True
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size in '
-                             'the config')
+            raise ConfigInputError('--auto-scale-lr needs auto_scale_lr.base_batch_size in '
+                                   'the config')
         cfg.auto_scale_lr.enable = True
     prepare_runner_config(cfg, 'train')
     runner = Runner.from_cfg(cfg)

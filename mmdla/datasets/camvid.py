@@ -9,9 +9,10 @@ Layout written by ``tools/dataset_converters/camvid.py``::
 """
 from mmseg.datasets import BaseSegDataset
 
-from mmdla.registry import register
+from mmdla.registry import DATASETS
 
 
+@DATASETS.register_module(libraries=('mmseg', ))
 class CamVidDataset(BaseSegDataset):
     """CamVid semantic segmentation: 11 classes, void (SegNet's label 11) mapped to 255."""
 
@@ -25,6 +26,3 @@ class CamVidDataset(BaseSegDataset):
     def __init__(self, img_suffix='.png', seg_map_suffix='.png', **kwargs):
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=False, **kwargs)
-
-
-register(CamVidDataset, 'DATASETS', ('mmseg', ))

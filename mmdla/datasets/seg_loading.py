@@ -3,14 +3,15 @@ from typing import Optional
 
 from mmseg.datasets.transforms import LoadAnnotations
 
-from mmdla.registry import register
-from mmdla.utils.checks import DataError
+from mmdla.errors import DataError
+from mmdla.registry import TRANSFORMS
 
 
+@TRANSFORMS.register_module(libraries=('mmseg', ))
 class LoadSegAnnotations(LoadAnnotations):
     """mmseg's ``LoadAnnotations`` that fails clearly on bad label maps.
 
-    Raises :class:`~mmdla.utils.DataError` naming the file for a label map that cannot be
+    Raises :class:`~mmdla.errors.DataError` naming the file for a label map that cannot be
     decoded, whose size differs from its image's, or (with ``num_classes``) that holds a
     value outside ``0 .. num_classes - 1`` other than ``ignore_index`` - which would
     otherwise crash deep in the loss or silently skew the metrics. Used by all mmdla
@@ -50,6 +51,3 @@ class LoadSegAnnotations(LoadAnnotations):
     def __repr__(self):
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
                 f'ignore_index={self.ignore_index})')
-
-
-register(LoadSegAnnotations, 'TRANSFORMS', ('mmseg', ))

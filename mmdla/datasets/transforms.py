@@ -5,9 +5,10 @@ from typing import Optional
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from mmdla.registry import register
+from mmdla.registry import TRANSFORMS
 
 
+@TRANSFORMS.register_module(libraries=('mmseg', ))  # mmpretrain has its own
 class ColorJitter(BaseTransform):
     """Random brightness, contrast and saturation, as torchvision's ``ColorJitter``.
 
@@ -59,9 +60,8 @@ class ColorJitter(BaseTransform):
                 f'contrast={self.contrast}, saturation={self.saturation})')
 
 
-register(ColorJitter, 'TRANSFORMS', ('mmseg', ))  # mmpretrain has its own
 
-
+@TRANSFORMS.register_module()
 class PCALighting(BaseTransform):
     """AlexNet-style PCA lighting noise, as the official DLA ImageNet training applies it.
 
@@ -102,7 +102,3 @@ class PCALighting(BaseTransform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(alphastd={self.alphastd})'
-
-
-register(PCALighting, 'TRANSFORMS')
-

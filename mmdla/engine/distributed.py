@@ -15,6 +15,8 @@ from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 from mmengine.registry import MODEL_WRAPPERS
 
+from mmdla.errors import ConfigInputError
+
 
 @MODEL_WRAPPERS.register_module()
 class CPUDistributedDataParallel(MMDistributedDataParallel):
@@ -45,7 +47,7 @@ def setup_cpu_distributed(cfg: Config) -> None:
         return
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if cfg.launcher != 'pytorch':
-        raise RuntimeError(f"launcher '{cfg.launcher}' needs CUDA GPUs; on a CPU machine "
+        raise ConfigInputError(f"launcher '{cfg.launcher}' needs CUDA GPUs; on a CPU machine "
                            'launch with torchrun (tools/dist_train.sh, --launcher pytorch)')
     if not dist.is_initialized():
         dist.init_process_group('gloo')  # env:// from torchrun

@@ -1,20 +1,22 @@
 """Config preparation shared by tools/train.py and tools/test.py."""
 import argparse
+import importlib.util
 import logging
 import os
 import os.path as osp
-import re
-import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-from mmdla.utils.checks import ConfigInputError, check_config_inputs
+from mmdla.errors import ConfigInputError
+from .checks import check_config_inputs, check_model_wiring
 from .distributed import setup_cpu_distributed
 
 #: default scopes the tools can run (mmseg: segmentation, mmpretrain: classification)
 SUPPORTED_SCOPES = ('mmseg', 'mmpretrain')
+#: the pip extra of mmdla that installs each scope's library (setup.py)
+EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls'}
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -36,16 +38,27 @@ def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Na
 def load_config(config: str, cfg_options: Optional[dict], launcher: str,
                 work_dir: Optional[str]) -> Config:
     """Load ``config``, apply ``--cfg-options``, the launcher and the work dir
-    (default ``work_dirs/<config name>``, as in mmseg / mmpretrain)."""
+    (default ``work_dirs/<config name>``, as in mmseg / mmpretrain); check that the
+    model's heads fit its backbone (every tool needs a model that can be built)."""
     if not osp.isfile(config):
-        raise ConfigInputError(f"config file '{config}' does not exist")
-    cfg = Config.fromfile(config)
+        what = 'is a directory' if osp.isdir(config) else 'does not exist'
+        raise ConfigInputError(f"config file '{config}' {what}: give a configs/*.py file")
+    try:
+        cfg = Config.fromfile(config)
+    except Exception as exc:  # the config's own Python, base files, {{ }} substitutions
+        raise ConfigInputError(f"cannot parse config '{config}': {type(exc).__name__}: "
+                               f'{str(exc).splitlines()[0]}') from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     scope = cfg.get('default_scope')
     if scope not in SUPPORTED_SCOPES:
         raise ConfigInputError(f"{config}: default_scope is {scope!r}; the mmdla tools run "
                                f'configs of {SUPPORTED_SCOPES}')
+    if importlib.util.find_spec(scope) is None:
+        package = {'mmseg': 'mmsegmentation'}.get(scope, scope)
+        raise ConfigInputError(f'{config} is a {scope} config but {package} is not '
+                               f"installed: pip install 'mmdla[{EXTRAS[scope]}]'")
+    check_model_wiring(cfg.get('model') or {})
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -71,41 +84,3 @@ def prepare_runner_config(cfg: Config, mode: str) -> Config:
                   level=logging.WARNING)
     setup_cpu_distributed(cfg)
     return cfg
-
-
-#: errors that describe a user's input (config, data, checkpoint), shown as one line
-_INPUT_ERRORS = ('ConfigInputError', 'DataError', 'CheckpointMismatchError')
-_IMAGE_ERROR = re.compile(r'failed to load image: (\S+)')
-
-
-def input_error_message(exc: BaseException) -> Optional[str]:
-    """The one-line message for an error caused by bad input, else None.
-
-    Errors raised in DataLoader workers reach the main process re-wrapped with the worker's
-    traceback in their text; the original message is its last line."""
-    text = str(exc)
-    if type(exc).__name__ in _INPUT_ERRORS:
-        lines = [line for line in text.splitlines() if line.strip()]
-        last = lines[-1] if lines else text
-        for name in _INPUT_ERRORS:
-            last = re.sub(rf'^[\w.]*{name}: ', '', last)
-        return last
-    images = _IMAGE_ERROR.findall(text)  # the last: a worker traceback quotes the source
-    if images:
-        return (f'cannot read image {images[-1]}: the file is corrupt, truncated or not '
-                'an image; replace or remove it')
-    return None
-
-
-def exit_on_input_error(func):
-    """Run ``func``; an error caused by bad input becomes one line on stderr and exit 2."""
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            message = input_error_message(exc)
-            if message is None:
-                raise
-            print(f'error: {message}', file=sys.stderr)
-            sys.exit(2)
-    return wrapper

@@ -16,18 +16,13 @@ with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping
 
 import torch
 
-from .backbones.dla import DLA, Tree
-
-BN_TENSORS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint that is not a (supported) DLA checkpoint or does not match an arch."""
+from mmdla.errors import CheckpointMismatchError
+from mmdla.utils.state_dict import Mismatch, summarise
+from .backbones.dla import DLA, arch_signature, detect_arch
 
 
 @dataclass
@@ -58,94 +53,6 @@ def unwrap_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
     return state_dict
 
 
-@lru_cache(maxsize=None)
-def arch_signature(arch: str) -> Tuple[Dict[str, Tuple[int, ...]], Dict[str, Tuple[int, ...]]]:
-    """(name -> shape of every backbone tensor, name -> shape of the dead ``project``
-    tensors that official checkpoints of ``arch`` also hold).
-
-    Built on the meta device: no memory, no initialisation.
-    """
-    with torch.device('meta'):
-        model = DLA(arch, init_cfg=None)
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    dead = {}
-    for name, module in model.named_modules():
-        if isinstance(module, Tree) and module.levels > 1 and (
-                module.in_channels != module.out_channels):
-            cin, cout = module.in_channels, module.out_channels
-            dead[f'{name}.project.0.weight'] = (cout, cin, 1, 1)
-            for t in BN_TENSORS:
-                dead[f'{name}.project.1.{t}'] = () if t == 'num_batches_tracked' else (cout, )
-    return shapes, dead
-
-
-def _summarise(keys, limit=8) -> str:
-    keys = sorted(keys)
-    more = f' ... (+{len(keys) - limit} more)' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
-
-
-def detect_arch(backbone: Dict[str, torch.Tensor]) -> Tuple[str, str]:
-    """(arch, source_format) of the backbone tensors, or a CheckpointMismatchError that
-    lists the missing / unexpected / mis-shaped tensors against the closest arch."""
-    if 'base_layer.0.weight' not in backbone or not any(
-            k.startswith('level5.') for k in backbone):
-        raise CheckpointMismatchError(
-            'not a DLA checkpoint: no base_layer.0.weight / level5.* tensors (found e.g. '
-            f'{_summarise(backbone, 5) or "no tensors"}). Expected an official ucbdrive/dla '
-            'or a timm dla* ImageNet checkpoint.')
-    report = []
-    for arch in DLA.arch_settings:
-        shapes, dead = arch_signature(arch)
-        present_dead = set(dead) & set(backbone)
-        mismatch = Mismatch.between(
-            {k: v for k, v in backbone.items() if k not in present_dead}, shapes)
-        if not mismatch:
-            if present_dead and present_dead != set(dead):
-                raise CheckpointMismatchError(
-                    f'{arch} checkpoint with only some of the official dead project '
-                    f'tensors; missing: {_summarise(set(dead) - present_dead)}')
-            return arch, 'official' if present_dead else 'timm'
-        report.append((mismatch.size, arch, mismatch))
-    _, arch, mismatch = min(report, key=lambda r: r[0])
-    raise CheckpointMismatchError(
-        f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
-        + mismatch.describe())
-
-
-@dataclass
-class Mismatch:
-    """How a set of named tensors differs from the expected names and shapes."""
-    missing: set
-    unexpected: set
-    wrong_shape: dict  # name -> (found shape, expected shape)
-
-    @classmethod
-    def between(cls, tensors: Mapping, expected_shapes: Mapping) -> 'Mismatch':
-        common = set(tensors) & set(expected_shapes)
-        return cls(set(expected_shapes) - set(tensors), set(tensors) - set(expected_shapes),
-                   {k: (tuple(tensors[k].shape), tuple(expected_shapes[k])) for k in common
-                    if tuple(tensors[k].shape) != tuple(expected_shapes[k])})
-
-    def __bool__(self) -> bool:
-        return bool(self.missing or self.unexpected or self.wrong_shape)
-
-    @property
-    def size(self) -> int:
-        return len(self.missing) + len(self.unexpected) + len(self.wrong_shape)
-
-    def describe(self) -> str:
-        details = []
-        if self.missing:
-            details.append(f'missing {len(self.missing)}: {_summarise(self.missing)}')
-        if self.unexpected:
-            details.append(f'unexpected {len(self.unexpected)}: {_summarise(self.unexpected)}')
-        if self.wrong_shape:
-            details.append('wrong shape: ' + _summarise(
-                f'{k} {found} != {expected}' for k, (found, expected) in self.wrong_shape.items()))
-        return '; '.join(details)
-
-
 def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
     """Convert an official or timm DLA ImageNet checkpoint (see module docstring)."""
     state_dict = unwrap_state_dict(checkpoint)
@@ -157,7 +64,7 @@ def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
     if set(fc) != {'fc.weight', 'fc.bias'}:
         raise CheckpointMismatchError(
             f'{arch} checkpoint: expected classifier tensors fc.weight and fc.bias, found '
-            f'{_summarise(fc) or "none"}')
+            f'{summarise(fc) or "none"}')
     weight = fc['fc.weight']
     if weight.dim() == 4:
         weight = weight.flatten(1)  # official 1x1 conv -> linear

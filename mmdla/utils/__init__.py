@@ -1,6 +1,6 @@
 from .builders import build_model_from_config
-from .checks import ConfigInputError, DataError, check_config_inputs
-from .complexity import model_complexity
+from .complexity import DEFAULT_SHAPES, config_complexity, model_complexity
+from .state_dict import Mismatch, summarise
 
-__all__ = ['build_model_from_config', 'ConfigInputError', 'DataError', 'check_config_inputs',
-           'model_complexity']
+__all__ = ['build_model_from_config', 'DEFAULT_SHAPES', 'config_complexity',
+           'model_complexity', 'Mismatch', 'summarise']

@@ -1,12 +1,15 @@
 """Parameter and MAC counting with MMEngine's complexity analysis."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 
-#: The ops whose multiply-accumulates GMACs tables (the paper's, timm's,
-#: ../shared/spec/dla.md) count. MMEngine's "flops" also count normalisation, pooling and
-#: interpolation element-wise; those are left out here.
+from .builders import build_model_from_config
+
+#: The ops whose multiply-accumulates GMACs tables (the paper's, timm's) count. MMEngine's
+#: "flops" also count normalisation, pooling and interpolation element-wise; those are
+#: left out here.
 MAC_OPS = ('aten::_convolution', 'aten::addmm', 'aten::bmm', 'aten::einsum', 'aten::matmul',
            'aten::mm', 'aten::linear')
 
@@ -45,3 +48,17 @@ def model_complexity(model: nn.Module, shape: Sequence[int] = (3, 224, 224)) -> 
     finally:
         model.train(was_training)
     return {'params': sum(p.numel() for p in model.parameters()), 'macs': int(macs)}
+
+
+#: default input (H, W) of each task for :func:`config_complexity`
+DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmseg': (1024, 2048)}
+
+
+def config_complexity(config, shape: Optional[Sequence[int]] = None) -> dict:
+    """``{'params', 'macs', 'shape'}`` of a config's model (a path or a Config) for one
+    (3, H, W) input; ``shape`` defaults to 224x224 (classification) or 1024x2048
+    (segmentation). No checkpoint is loaded; SyncBN is counted as BN."""
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    shape = tuple(shape or DEFAULT_SHAPES[cfg.get('default_scope', 'mmseg')])
+    cost = model_complexity(build_model_from_config(cfg), (3, *shape))
+    return dict(cost, shape=shape)

@@ -24,14 +24,14 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mmdla  # noqa: F401  (compat fixes + registration)
+import torch
+from mmengine.config import DictAction
+from mmengine.logging import MMLogger
 
-import mmdla  # noqa: E402,F401
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-
-from mmdla.utils import build_model_from_config  # noqa: E402
+from mmdla.engine import load_config
+from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.utils import build_model_from_config
 
 DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmseg': (512, 1024)}
 
@@ -163,8 +163,8 @@ def build_models(cfg, args, mode: str, device) -> dict:
     models = {'mmdla': model}
     if args.compare_timm:
         if cfg.get('default_scope') != 'mmpretrain' or cfg.model.backbone.type != 'DLA':
-            raise SystemExit('--compare-timm needs a DLA classification config, e.g. '
-                             'configs/dla34_imagenet.py')
+            raise ConfigInputError('--compare-timm needs a DLA classification config, e.g. '
+                                   'configs/dla34_imagenet.py')
         models['timm'] = timm_twin(model, cfg).eval()
     if mode == 'infer' and args.fuse_conv_bn:
         models['mmdla'] = fuse_conv_bn(copy.deepcopy(model).eval())
@@ -215,12 +215,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@exit_on_input_error
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, 'none', None)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     shape = tuple(args.shape or DEFAULT_SHAPES[cfg.get('default_scope', 'mmseg')])
     torch.manual_seed(0)

@@ -1,62 +1,51 @@
 #!/usr/bin/env python
-"""Generate the README model-zoo tables and the mim metafiles from the configs.
+"""Generate the README model-zoo tables, docs/reference.md tables and the mim metafiles.
 
-    python tools/analysis_tools/model_zoo.py            # rewrite README tables + metafiles
+    python tools/analysis_tools/model_zoo.py            # rewrite the generated parts
     python tools/analysis_tools/model_zoo.py --check    # exit 1 if anything is stale
 
-Parameters and GMACs come from tools/analysis_tools/get_flops.py (224x224 for the ImageNet
-configs, 1024x2048 for the Cityscapes configs); top-1 of the released official weights is
-quoted from ../shared/spec/dla.md (released weights, not retrained here). The README parts
-between ``<!-- model-zoo:NAME -->`` and ``<!-- /model-zoo:NAME -->`` are generated.
+Parameters and GMACs of the README tables are computed from the configs
+(``mmdla.utils.config_complexity``: 224x224 for the ImageNet configs, 1024x2048 for the
+Cityscapes configs); top-1 and file names of the released official weights, and every
+figure of docs/reference.md, come from :mod:`mmdla.reference`. The parts between
+``<!-- model-zoo:NAME -->`` and ``<!-- /model-zoo:NAME -->`` are generated.
 """
 import argparse
 import os.path as osp
 import re
 import sys
 
+import mmdla  # noqa: F401  (compat fixes + registration)
+from mmdla import reference
+from mmdla.models import DLA
+from mmdla.utils import config_complexity
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from mmdla.models.backbones.dla import DLA  # noqa: E402
-
-#: ImageNet top-1 of the released official weights as evaluated by timm (spec §2)
-RELEASED_TOP1 = {
-    'dla34': 74.63, 'dla46_c': 64.88, 'dla46x_c': 66.01, 'dla60x_c': 67.93, 'dla60': 77.04,
-    'dla60x': 78.23, 'dla102': 78.02, 'dla102x': 78.52, 'dla102x2': 79.45, 'dla169': 78.70}
-#: hash of each official checkpoint file name (spec §2)
-RELEASED_HASH = {
-    'dla34': 'ba72cf86', 'dla46_c': '2bfd52c3', 'dla46x_c': 'd761bae7', 'dla60x_c': 'b870c45c',
-    'dla60': '24839fc4', 'dla60x': 'd15cacda', 'dla102': 'd94d9790', 'dla102x': 'ad62be81',
-    'dla102x2': '262837b6', 'dla169': '0914e092'}
-SEG_ARCHS = ('dla34', 'dla60', 'dla102', 'dla169')
-
-
-def _get_flops():
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-    from get_flops import get_flops
-    return get_flops
+SEG_ARCHS = tuple(reference.DLA_UP)
 
 
 def classification_rows():
     """(arch, config, params, GMACs@224) for the ten ImageNet configs."""
-    get_flops = _get_flops()
     rows = []
     for arch in DLA.arch_settings:
         config = f'configs/{arch}_imagenet.py'
-        cost = get_flops(osp.join(ROOT, config), (224, 224))
+        cost = config_complexity(osp.join(ROOT, config), (224, 224))
         rows.append((arch, config, cost['params'], round(cost['macs'] / 1e9, 3)))
     return rows
 
 
 def segmentation_rows():
     """(arch, config, params, GMACs@1024x2048) for the four Cityscapes configs."""
-    get_flops = _get_flops()
     rows = []
     for arch in SEG_ARCHS:
         config = f'configs/{arch}_cityscapes.py'
-        cost = get_flops(osp.join(ROOT, config), (1024, 2048))
+        cost = config_complexity(osp.join(ROOT, config), (1024, 2048))
         rows.append((arch, config, cost['params'], round(cost['macs'] / 1e9, 1)))
     return rows
+
+
+def released_file(arch: str) -> str:
+    return f'{arch}-{reference.IMAGENET[arch].weights_hash}.pth'
 
 
 def classification_table(rows) -> str:
@@ -64,9 +53,9 @@ def classification_table(rows) -> str:
              '|---|---|---|---|---|---|']
     for arch, config, params, gmacs in rows:
         lines.append(
-            f'| {arch} | {params:,} | {gmacs:.3f} | {RELEASED_TOP1[arch]:.2f} | '
+            f'| {arch} | {params:,} | {gmacs:.3f} | {reference.IMAGENET[arch].top1:.2f} | '
             f'[config]({config}) | `python tools/model_converters/dla2mmdla.py '
-            f'{arch}-{RELEASED_HASH[arch]}.pth checkpoints/{arch}_imagenet.pth` |')
+            f'{released_file(arch)} checkpoints/{arch}_imagenet.pth` |')
     return '\n'.join(lines)
 
 
@@ -100,11 +89,11 @@ def metafile(task: str, rows) -> str:
                       f'      FLOPs: {int(round(gmacs * 1e9))}', f'      Parameters: {params}',
                       '    Results:', '      - Task: Image Classification',
                       '        Dataset: ImageNet-1k', '        Metrics:',
-                      f'          Top 1 Accuracy: {RELEASED_TOP1[arch]}',
+                      f'          Top 1 Accuracy: {reference.IMAGENET[arch].top1}',
                       f'    Config: {config}',
                       '    Converted From:',
-                      '      Weights: http://dl.yf.io/dla/models/imagenet/'
-                      f'{arch}-{RELEASED_HASH[arch]}.pth',
+                      '      Weights: ' + reference.WEIGHTS_URL.format(
+                          arch=arch, hash=reference.IMAGENET[arch].weights_hash),
                       '      Code: https://github.com/ucbdrive/dla']
     else:
         lines = ['Collections:', '  - Name: DLA-Up', '    Metadata:',
@@ -125,20 +114,64 @@ MODEL_INDEX = 'Import:\n  - configs/metafile_classification.yml\n' \
               '  - configs/metafile_segmentation.yml\n'
 
 
+def _short(value):
+    """A recipe value for a table: floats to 4 significant digits, dicts as k=v."""
+    if isinstance(value, float):
+        return f'{value:.4g}'
+    if isinstance(value, (tuple, list)):
+        return '(' + ', '.join(str(_short(v)) for v in value) + ')'
+    if isinstance(value, dict):
+        return ' '.join(f'{k}={_short(v)}' for k, v in value.items())
+    return value
+
+
+def reference_tables() -> dict:
+    """The tables of docs/reference.md, from :mod:`mmdla.reference` alone."""
+    imagenet = ['| arch | official checkpoint params | clean classifier params | backbone params '
+                '| GMACs @224 | top-1 (released) | official file |', '|---|---|---|---|---|---|---|']
+    for arch, f in reference.IMAGENET.items():
+        imagenet.append(f'| {arch} | {f.official_params:,} | {f.params:,} | '
+                        f'{f.backbone_params:,} | {f.gmacs:.3f} | {f.top1:.2f} | '
+                        f'`{released_file(arch)}` |')
+    dla_up = ['| model | official DLASeg params (19) | clean params (19) | clean params (11) '
+              '| GMACs @1024x2048 (clean) | GMACs (official) |', '|---|---|---|---|---|---|']
+    for arch, f in reference.DLA_UP.items():
+        official = '-' if f.official_gmacs is None else f'{f.official_gmacs:.1f}'
+        dla_up.append(f'| {arch} + DLA-Up | {f.official_params:,} | {f.params_19:,} | '
+                      f'{f.params_11:,} | {f.gmacs:.1f} | {official} |')
+    recipes = ['| recipe | settings |', '|---|---|']
+    for name in ('IMAGENET_RECIPE', 'FINETUNE_RECIPE', 'CITYSCAPES_RECIPE', 'CAMVID_RECIPE'):
+        settings = ', '.join(f'{k}={_short(v)}' for k, v in getattr(reference, name).items())
+        recipes.append(f'| `{name}` | {settings} |')
+    recipes.append(f'| `TTA_SCALES` | {reference.TTA_SCALES} |')
+    return {'imagenet': '\n'.join(imagenet), 'dla_up': '\n'.join(dla_up),
+            'recipes': '\n'.join(recipes)}
+
+
+def replace_marked(text: str, path: str, name: str, table: str) -> str:
+    """``text`` with the part between the ``<!-- model-zoo:NAME -->`` markers replaced."""
+    pattern = re.compile(
+        rf'(<!-- model-zoo:{name} -->\n)(?:.*?\n)?(<!-- /model-zoo:{name} -->)', re.S)
+    if not pattern.search(text):
+        raise SystemExit(f'{path} has no <!-- model-zoo:{name} --> markers')
+    return pattern.sub(lambda m: m.group(1) + table + '\n' + m.group(2), text)
+
+
 def generated_files():
-    """{path: text} of every generated file, and the README with its tables replaced."""
+    """{path: text} of every generated file (README and docs with their tables replaced)."""
     cls_rows, seg_rows = classification_rows(), segmentation_rows()
     readme_path = osp.join(ROOT, 'README.md')
     readme = open(readme_path).read()
     for name, table in [('classification', classification_table(cls_rows)),
                         ('segmentation', segmentation_table(seg_rows))]:
-        pattern = re.compile(
-            rf'(<!-- model-zoo:{name} -->\n)(?:.*?\n)?(<!-- /model-zoo:{name} -->)', re.S)
-        if not pattern.search(readme):
-            raise SystemExit(f'README.md has no <!-- model-zoo:{name} --> markers')
-        readme = pattern.sub(lambda m: m.group(1) + table + '\n' + m.group(2), readme)
+        readme = replace_marked(readme, 'README.md', name, table)
+    docs_path = osp.join(ROOT, 'docs', 'reference.md')
+    docs = open(docs_path).read()
+    for name, table in reference_tables().items():
+        docs = replace_marked(docs, 'docs/reference.md', name, table)
     return {
         readme_path: readme,
+        docs_path: docs,
         osp.join(ROOT, 'configs', 'metafile_classification.yml'):
             metafile('classification', cls_rows),
         osp.join(ROOT, 'configs', 'metafile_segmentation.yml'):

@@ -13,21 +13,19 @@ close to 1. A measuring script: nothing is asserted.
 import argparse
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mmdla  # noqa: F401  (compat fixes + registration)
+import cv2
+import numpy as np
+import torch
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import DefaultScope
 
-import mmdla  # noqa: E402,F401
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-
-from mmdla.utils import build_model_from_config  # noqa: E402
+from mmdla.engine import load_config
+from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.utils import build_model_from_config
 
 
 def median_time(fn, repeats):
@@ -40,13 +38,17 @@ def median_time(fn, repeats):
     return statistics.median(times)
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description='TTA cost vs single-scale inferences')
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[256, 512], metavar=('H', 'W'))
     parser.add_argument('--repeats', type=int, default=5)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, None, 'none', None)
+    if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+        raise ConfigInputError(f'{args.config} has no tta_model / tta_pipeline (a DLA '
+                               'segmentation config has both)')
     segmentor = build_model_from_config(cfg)
     from mmseg.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmseg'):
@@ -71,7 +73,7 @@ def main(argv=None):
           + f' ms; sum {sum(single) * 1e3:.1f} ms')
     print(f'TTA test_step: {tta_time * 1e3:.1f} ms; ratio to the sum: '
           f'{tta_time / sum(single):.3f}')
-    return tta_time / sum(single)
+    return dict(tta=tta_time, single=single, ratio=tta_time / sum(single))
 
 
 if __name__ == '__main__':

@@ -15,29 +15,26 @@ import argparse
 import os
 import os.path as osp
 import shutil
-import sys
 
 import cv2
 import numpy as np
+
+from mmdla.errors import DataError, exit_on_input_error
 
 SPLITS = ('train', 'val', 'test')
 VOID = 11
 
 
-class ConversionError(Exception):
-    pass
-
-
 def convert_label(path: str) -> np.ndarray:
     label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if label is None:
-        raise ConversionError(f'cannot read label image {path} (corrupt or not an image)')
+        raise DataError(f'cannot read label image {path} (corrupt or not an image)')
     if label.ndim != 2:
-        raise ConversionError(f'{path}: label images must have one channel, got shape '
+        raise DataError(f'{path}: label images must have one channel, got shape '
                               f'{label.shape}')
     bad = np.setdiff1d(np.unique(label), np.r_[np.arange(VOID + 1), 255])
     if bad.size:
-        raise ConversionError(f'{path}: label value {int(bad[0])} is not a CamVid class '
+        raise DataError(f'{path}: label value {int(bad[0])} is not a CamVid class '
                               f'(0..10) or void ({VOID})')
     out = label.astype(np.uint8)
     out[out == VOID] = 255
@@ -50,14 +47,14 @@ def convert(src: str, out: str, link: bool = False) -> dict:
         img_src, ann_src = osp.join(src, split), osp.join(src, split + 'annot')
         for d in (img_src, ann_src):
             if not osp.isdir(d):
-                raise ConversionError(f"'{d}' not found: SRC must hold train/, trainannot/, "
+                raise DataError(f"'{d}' not found: SRC must hold train/, trainannot/, "
                                       'val/, valannot/, test/ and testannot/')
         names = sorted(f for f in os.listdir(img_src) if f.lower().endswith('.png'))
         if not names:
-            raise ConversionError(f"'{img_src}' has no .png images")
+            raise DataError(f"'{img_src}' has no .png images")
         missing = [n for n in names if not osp.isfile(osp.join(ann_src, n))]
         if missing:
-            raise ConversionError(f'{len(missing)} image(s) of {split} have no label in '
+            raise DataError(f'{len(missing)} image(s) of {split} have no label in '
                                   f'{ann_src}, e.g. {missing[0]}')
         img_out, ann_out = osp.join(out, 'img_dir', split), osp.join(out, 'ann_dir', split)
         os.makedirs(img_out, exist_ok=True)
@@ -75,21 +72,18 @@ def convert(src: str, out: str, link: bool = False) -> dict:
     return counts
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description='CamVid (SegNet layout) -> mmdla layout')
     parser.add_argument('src', help='CamVid root with train/ trainannot/ val/ ...')
     parser.add_argument('-o', '--out-dir', default='data/camvid')
     parser.add_argument('--link', action='store_true', help='symlink images, do not copy')
     args = parser.parse_args(argv)
-    try:
-        counts = convert(args.src, args.out_dir, args.link)
-    except ConversionError as exc:
-        print(f'camvid: error: {exc}', file=sys.stderr)
-        return 1
+    counts = convert(args.src, args.out_dir, args.link)
     print('camvid: ' + ', '.join(f'{n} {s}' for s, n in counts.items())
           + f' images -> {args.out_dir}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

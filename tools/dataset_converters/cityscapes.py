@@ -11,8 +11,9 @@ ids (255 = ignore) is written beside it, using the official ``cityscapesscripts`
 import argparse
 import glob
 import os.path as osp
-import sys
 from multiprocessing import Pool
+
+from mmdla.errors import ConfigInputError, exit_on_input_error
 
 
 def _convert(json_file):
@@ -22,6 +23,7 @@ def _convert(json_file):
     return out
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Cityscapes polygons -> labelTrainIds')
     parser.add_argument('cityscapes_root')
@@ -29,21 +31,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     gt_dir = osp.join(args.cityscapes_root, 'gtFine')
     if not osp.isdir(gt_dir):
-        print(f"cityscapes: error: '{gt_dir}' not found (expected CITYSCAPES_ROOT/gtFine and "
-              'leftImg8bit from the Cityscapes download)', file=sys.stderr)
-        return 1
+        raise ConfigInputError(f"'{gt_dir}' not found (expected CITYSCAPES_ROOT/gtFine and "
+                               'leftImg8bit from the Cityscapes download)')
     try:
         import cityscapesscripts  # noqa: F401
     except ImportError:
-        print('cityscapes: error: needs cityscapesscripts: pip install cityscapesscripts',
-              file=sys.stderr)
-        return 1
+        raise ConfigInputError('the conversion needs cityscapesscripts: '
+                               'pip install cityscapesscripts') from None
     files = sorted(glob.glob(osp.join(gt_dir, '**', '*_gtFine_polygons.json'),
                              recursive=True))
     if not files:
-        print(f"cityscapes: error: no *_gtFine_polygons.json under '{gt_dir}'",
-              file=sys.stderr)
-        return 1
+        raise ConfigInputError(f"no *_gtFine_polygons.json under '{gt_dir}': download "
+                               'gtFine_trainvaltest.zip and unpack it there')
     if args.nproc > 1:
         with Pool(args.nproc) as pool:
             pool.map(_convert, files)
@@ -55,4 +54,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

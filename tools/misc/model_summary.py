@@ -8,35 +8,31 @@ GMACs at the given input size, and the shapes of the six backbone levels.
 """
 import argparse
 import os.path as osp
-import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
+import mmdla  # noqa: F401  (compat fixes + registration)
+import torch
 
-import torch  # noqa: E402
+from mmdla.errors import exit_on_input_error
+from mmdla.models import DLA
+from mmdla.utils import build_model_from_config, model_complexity
 
-from mmdla.models import DLA  # noqa: E402
-from mmdla.utils import build_model_from_config, model_complexity  # noqa: E402
-
-
-def build_classifier(arch: str):
-    """The ImageClassifier of ``configs/{arch}_imagenet.py`` (1000 classes), in eval mode."""
-    return build_model_from_config(osp.join(ROOT, 'configs', f'{arch}_imagenet.py'),
-                                   for_analysis=False)
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 
 
+@exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description='DLA model summary')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
-    parser.add_argument('--archs', nargs='+', default=list(DLA.arch_settings))
+    parser.add_argument('--archs', nargs='+', default=list(DLA.arch_settings),
+                        choices=list(DLA.arch_settings))
     args = parser.parse_args(argv)
     h, w = args.shape
     print(f'{"arch":<10} {"backbone params":>16} {"classifier params":>18} '
           f'{"GMACs@" + f"{h}x{w}":>14}  level shapes (C, H, W)')
     start = time.time()
     for arch in args.archs:
-        model = build_classifier(arch)
+        model = build_model_from_config(osp.join(CONFIGS, f'{arch}_imagenet.py'))
         cost = model_complexity(model, (3, h, w))
         backbone_params = sum(p.numel() for p in model.backbone.parameters())
         with torch.no_grad():

@@ -11,19 +11,19 @@ DST: an MMEngine checkpoint ``{'state_dict': ..., 'meta': ...}``: for classifica
 mmpretrain ImageClassifier (``backbone.*``, ``head.fc.*``), whose backbone mmseg configs
 load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``; for
 segmentation an mmseg EncoderDecoder with DLAUpHead (``backbone.*``, ``decode_head.*``).
-Exits with status 1 and a one-line reason for files that are not DLA checkpoints.
+Exits with status 2 and a one-line reason for files that are not (readable) DLA
+checkpoints, a directory given for a file, or DST equal to SRC.
 """
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmdla.models.converters import CheckpointMismatchError, convert_dla_checkpoint  # noqa: E402
-from mmdla.version import __version__  # noqa: E402
+from mmdla.errors import (CheckpointError, CheckpointMismatchError, ConfigInputError,
+                          exit_on_input_error)
+from mmdla.models.converters import convert_dla_checkpoint
+from mmdla.version import __version__
 
 
 def parse_args(argv=None):
@@ -33,22 +33,40 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_paths(src: str, dst: str) -> None:
+    """SRC is an existing file, DST a new or replaceable file other than SRC."""
+    if osp.isdir(src):
+        found = sorted(f for f in os.listdir(src) if f.endswith(('.pth', '.bin', '.pt')))
+        hint = f' (it holds {", ".join(found[:3])})' if found else ''
+        raise ConfigInputError(f"SRC '{src}' is a directory{hint}: give the checkpoint file")
+    if not osp.isfile(src):
+        raise ConfigInputError(f"SRC '{src}' does not exist")
+    if osp.isdir(dst) or dst.endswith(os.sep):
+        raise ConfigInputError(f"DST '{dst}' is a directory: give the output file name, e.g. "
+                               f'{osp.join(dst, "dla34_imagenet.pth")}')
+    if osp.exists(dst) and osp.samefile(src, dst):
+        raise ConfigInputError(f"DST '{dst}' is SRC: write the converted checkpoint to another "
+                               'file (the source would be overwritten)')
+
+
+def read_checkpoint(src: str):
+    try:
+        return torch.load(src, map_location='cpu', weights_only=True)
+    except Exception as exc:  # pickle / zip / EOF errors come in many types
+        first = (str(exc).splitlines() or [''])[0][:200]
+        raise CheckpointError(f"cannot read '{src}' as a PyTorch checkpoint "
+                              f'({type(exc).__name__}: {first}): is it truncated or not a '
+                              'checkpoint?') from None
+
+
+@exit_on_input_error
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not osp.isfile(args.src):
-        print(f'dla2mmdla: error: {args.src} does not exist', file=sys.stderr)
-        return 1
+    check_paths(args.src, args.dst)
     try:
-        checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    except Exception as exc:  # pickle / zip errors come in many types
-        print(f'dla2mmdla: error: cannot read {args.src} as a PyTorch checkpoint '
-              f'({type(exc).__name__}: {str(exc).splitlines()[0][:200]})', file=sys.stderr)
-        return 1
-    try:
-        result = convert_dla_checkpoint(checkpoint)
+        result = convert_dla_checkpoint(read_checkpoint(args.src))
     except CheckpointMismatchError as exc:
-        print(f'dla2mmdla: error: {args.src}: {exc}', file=sys.stderr)
-        return 1
+        raise CheckpointMismatchError(f'{args.src}: {exc}') from None
     meta = dict(task=result.task, arch=result.arch, source_format=result.source_format,
                 num_classes=result.num_classes, source=osp.basename(args.src),
                 mmdla_version=__version__)
@@ -65,4 +83,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

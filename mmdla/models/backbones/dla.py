@@ -11,14 +11,15 @@ two deliberate differences from the official code:
 * The official ``Tree`` builds a ``project`` (1x1 conv + BN) for trees of depth > 1 whose
   output is discarded. It wastes compute and leaves parameters without gradients, which
   breaks DDP without ``find_unused_parameters``. It is not built here (as in timm);
-  ``tools/model_converters/dla2mmdla.py`` drops those tensors.
+  ``tools/model_converters/dla2mmdla.py`` drops those tensors (:func:`arch_signature`).
 * The official down-sampling ``MaxPool2d(2, 2)`` floors odd sizes while the strided 3x3
   convs round up, so inputs not divisible by 32 crash. ``ceil_mode=True`` makes both round
   up; for even sizes it is exactly the same operation, so multiples of 32 give identical
   numbers.
 """
 import difflib
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from functools import lru_cache
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -27,9 +28,12 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdla.registry import register
+from mmdla.errors import ArchError, CheckpointMismatchError, ConfigInputError
+from mmdla.registry import MODELS
+from mmdla.utils.state_dict import Mismatch, summarise
 
 NUM_LEVELS = 6
+BN_TENSORS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
 
 def _norm(norm_cfg: dict, num_features: int) -> nn.Module:
@@ -77,8 +81,8 @@ class BasicBlock(_CheckpointedBlock):
                  conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
         super().__init__(with_cp, init_cfg)
         if cardinality != 1:
-            raise ValueError('BasicBlock has no groups: use cardinality=1 with '
-                             "block='basic'")
+            raise ArchError('BasicBlock has no groups: use cardinality=1 with '
+                            "block='basic'")
         self.conv1 = _conv(in_channels, out_channels, 3, stride, conv_cfg=conv_cfg)
         self.bn1 = _norm(norm_cfg, out_channels)
         self.conv2 = _conv(out_channels, out_channels, 3, conv_cfg=conv_cfg)
@@ -228,56 +232,57 @@ class Tree(BaseModule):
         return self.tree2(x1, children)
 
 
-def _parse_arch(arch: Union[str, dict]) -> dict:
+def parse_arch(arch: Union[str, dict]) -> dict:
     """Look up / validate an arch name or a custom arch dict; return a complete dict."""
     if isinstance(arch, str):
         if arch not in DLA.arch_settings:
             close = difflib.get_close_matches(arch, DLA.arch_settings, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ''
-            raise KeyError(f"Unknown DLA arch '{arch}'.{hint} Valid archs: "
-                           f"{', '.join(DLA.arch_settings)}; or pass a dict with keys "
-                           "levels, channels, block, residual_root, cardinality.")
+            raise ArchError(f"Unknown DLA arch '{arch}'.{hint} Valid archs: "
+                            f"{', '.join(DLA.arch_settings)}; or pass a dict with keys "
+                            'levels, channels, block, residual_root, cardinality.')
         return dict(DLA.arch_settings[arch])
     if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
+        raise ArchError(f'arch must be a str or a dict, got {type(arch).__name__}')
     required = {'levels', 'channels', 'block'}
     allowed = required | {'residual_root', 'cardinality'}
     if not required <= set(arch) or not set(arch) <= allowed:
-        raise ValueError(f'A custom DLA arch dict needs keys {sorted(required)} and may have '
+        raise ArchError(f'A custom DLA arch dict needs keys {sorted(required)} and may have '
                          f"{sorted(allowed - required)}; got {sorted(arch)}")
     spec = {'residual_root': False, 'cardinality': 1, **arch}
     for key in ('levels', 'channels'):
         value = spec[key]
         if (len(value) != NUM_LEVELS or not all(isinstance(v, int) and v > 0 for v in value)):
-            raise ValueError(f'arch[{key!r}] must be {NUM_LEVELS} positive ints (one per '
+            raise ArchError(f'arch[{key!r}] must be {NUM_LEVELS} positive ints (one per '
                              f'level0..level5), got {value!r}')
         spec[key] = tuple(value)
     if spec['block'] not in BLOCKS:
-        raise ValueError(f"arch['block'] must be one of {sorted(BLOCKS)}, got "
+        raise ArchError(f"arch['block'] must be one of {sorted(BLOCKS)}, got "
                          f"{spec['block']!r}")
     block, cardinality = BLOCKS[spec['block']], spec['cardinality']
     if block is not BasicBlock:
         for c in spec['channels'][2:]:  # the tree levels
             mid = block.mid_channels(c, cardinality)
             if mid == 0 or mid % cardinality:
-                raise ValueError(
+                raise ArchError(
                     f"arch: {spec['block']} with cardinality {cardinality} and {c} channels "
                     f'has a bottleneck width of {mid}, which must be a positive multiple of '
                     'the cardinality; change channels or cardinality')
     return spec
 
 
-def _check_indices(name: str, indices: Sequence[int]) -> Tuple[int, ...]:
+def check_indices(name: str, indices: Sequence[int]) -> Tuple[int, ...]:
     if isinstance(indices, int):
         indices = (indices, )
     if len(indices) == 0 or not all(
             isinstance(i, int) and -NUM_LEVELS <= i < NUM_LEVELS for i in indices):
-        raise ValueError(f'{name} must be a non-empty sequence of level indices in '
+        raise ArchError(f'{name} must be a non-empty sequence of level indices in '
                          f'0..{NUM_LEVELS - 1} (level i has stride 2**i), got {indices!r}')
     normalized = sorted({i % NUM_LEVELS for i in indices})
     return tuple(normalized)
 
 
+@MODELS.register_module()
 class DLA(BaseModule):
     """DLA backbone for MMPretrain and MMSegmentation.
 
@@ -304,7 +309,7 @@ class DLA(BaseModule):
     ``i`` in ``out_indices``, a tensor (N, channels[i], ceil(H / 2**i), ceil(W / 2**i)).
     """
 
-    # One table for the ten ImageNet DLAs of the paper (../shared/spec/dla.md, §2).
+    # One table for the ten ImageNet DLAs of the paper (Table 1 / ucbdrive/dla `dla.py`).
     arch_settings: Dict[str, dict] = {
         name: dict(levels=levels, channels=channels, block=block, residual_root=res_root,
                    cardinality=cardinality)
@@ -339,14 +344,14 @@ class DLA(BaseModule):
                 dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm'])
             ]
         super().__init__(init_cfg)
-        spec = _parse_arch(arch)
+        spec = parse_arch(arch)
         self.arch = arch if isinstance(arch, str) else 'custom'
         self.levels = spec['levels']
         self.channels = spec['channels']
         self.in_channels = in_channels
-        self.out_indices = _check_indices('out_indices', out_indices)
+        self.out_indices = check_indices('out_indices', out_indices)
         if not (isinstance(frozen_stages, int) and -1 <= frozen_stages < NUM_LEVELS):
-            raise ValueError(f'frozen_stages must be an int in -1..{NUM_LEVELS - 1} (-1: '
+            raise ArchError(f'frozen_stages must be an int in -1..{NUM_LEVELS - 1} (-1: '
                              f'nothing frozen; k: stem and level0..level k), got '
                              f'{frozen_stages!r}')
         self.frozen_stages = frozen_stages
@@ -398,7 +403,7 @@ class DLA(BaseModule):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f'DLA expects input (N, {self.in_channels}, H, W) (in_channels='
+            raise ConfigInputError(f'DLA expects input (N, {self.in_channels}, H, W) (in_channels='
                              f'{self.in_channels}), got shape {tuple(x.shape)}')
         x = self.base_layer(x)
         outs = []
@@ -427,8 +432,6 @@ class DLA(BaseModule):
         """Load the tensors under ``prefix`` (e.g. 'backbone.') of ``checkpoint`` strictly;
         raise :class:`CheckpointMismatchError` naming what does not fit."""
         from mmengine.runner.checkpoint import _load_checkpoint
-
-        from ..converters import CheckpointMismatchError, Mismatch, detect_arch
         loaded = _load_checkpoint(checkpoint, map_location=map_location)
         tensors = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {}
         if prefix:
@@ -438,7 +441,7 @@ class DLA(BaseModule):
         if not state_dict:
             raise CheckpointMismatchError(
                 f"{checkpoint}: no tensors under prefix '{prefix}' (found e.g. "
-                f"{', '.join(list(tensors)[:3])}); convert official or timm weights with "
+                f'{summarise(tensors, 3)}); convert official or timm weights with '
                 'python tools/model_converters/dla2mmdla.py SRC DST first')
         mismatch = Mismatch.between(state_dict, {k: v.shape for k, v in
                                                  self.state_dict().items()})
@@ -462,4 +465,51 @@ class DLA(BaseModule):
         return self
 
 
-register(DLA)
+@lru_cache(maxsize=None)
+def arch_signature(arch: str) -> Tuple[Dict[str, Tuple[int, ...]], Dict[str, Tuple[int, ...]]]:
+    """(name -> shape of every backbone tensor, name -> shape of the dead ``project``
+    tensors that official checkpoints of ``arch`` also hold).
+
+    Built on the meta device: no memory, no initialisation.
+    """
+    with torch.device('meta'):
+        model = DLA(arch, init_cfg=None)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    dead = {}
+    for name, module in model.named_modules():
+        if isinstance(module, Tree) and module.levels > 1 and (
+                module.in_channels != module.out_channels):
+            cin, cout = module.in_channels, module.out_channels
+            dead[f'{name}.project.0.weight'] = (cout, cin, 1, 1)
+            for t in BN_TENSORS:
+                dead[f'{name}.project.1.{t}'] = () if t == 'num_batches_tracked' else (cout, )
+    return shapes, dead
+
+
+def detect_arch(backbone: Mapping[str, torch.Tensor]) -> Tuple[str, str]:
+    """(arch, source_format) of backbone tensors: 'official' when they hold the dead
+    ``project`` tensors, else 'timm' (= mmdla). Raises :class:`CheckpointMismatchError`
+    listing the missing / unexpected / mis-shaped tensors against the closest arch."""
+    if 'base_layer.0.weight' not in backbone or not any(
+            k.startswith('level5.') for k in backbone):
+        raise CheckpointMismatchError(
+            'not a DLA checkpoint: no base_layer.0.weight / level5.* tensors (found e.g. '
+            f'{summarise(backbone, 5) or "no tensors"}). Expected an official ucbdrive/dla '
+            'or a timm dla* ImageNet checkpoint.')
+    report = []
+    for arch in DLA.arch_settings:
+        shapes, dead = arch_signature(arch)
+        present_dead = set(dead) & set(backbone)
+        mismatch = Mismatch.between(
+            {k: v for k, v in backbone.items() if k not in present_dead}, shapes)
+        if not mismatch:
+            if present_dead and present_dead != set(dead):
+                raise CheckpointMismatchError(
+                    f'{arch} checkpoint with only some of the official dead project '
+                    f'tensors; missing: {summarise(set(dead) - present_dead)}')
+            return arch, 'official' if present_dead else 'timm'
+        report.append((mismatch.size, arch, mismatch))
+    _, arch, mismatch = min(report, key=lambda r: r[0])
+    raise CheckpointMismatchError(
+        f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
+        + mismatch.describe())

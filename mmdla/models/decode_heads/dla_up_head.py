@@ -29,7 +29,8 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import SampleList
 
-from mmdla.registry import register
+from mmdla.errors import ConfigInputError, DataError
+from mmdla.registry import MODELS
 
 
 def bilinear_kernel(kernel_size: int) -> torch.Tensor:
@@ -156,6 +157,7 @@ class DLAUp(nn.Module):
         return x
 
 
+@MODELS.register_module(libraries=('mmseg', ))
 class DLAUpHead(BaseDecodeHead):
     """DLA-Up decode head (mmseg): DLAUp + 1x1 classifier + frozen bilinear up-sampling.
 
@@ -188,10 +190,10 @@ class DLAUpHead(BaseDecodeHead):
                  init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_out',
                                nonlinearity='relu', distribution='normal'), **kwargs):
         if down_ratio not in (2, 4, 8, 16):
-            raise ValueError(f'down_ratio must be 2, 4, 8 or 16, got {down_ratio!r}')
+            raise ConfigInputError(f'down_ratio must be 2, 4, 8 or 16, got {down_ratio!r}')
         num_levels = 6 - int(math.log2(down_ratio))
         if len(in_channels) != num_levels:
-            raise ValueError(
+            raise ConfigInputError(
                 f'DLAUpHead with down_ratio={down_ratio} aggregates the {num_levels} levels of '
                 f'strides {down_ratio}..32, so in_channels needs {num_levels} entries; got '
                 f'{list(in_channels)}')
@@ -199,7 +201,7 @@ class DLAUpHead(BaseDecodeHead):
         if channels is None:
             channels = in_channels[0]
         if channels != in_channels[0]:
-            raise ValueError(f'channels ({channels}) must equal in_channels[0] '
+            raise ConfigInputError(f'channels ({channels}) must equal in_channels[0] '
                              f'({in_channels[0]}): DLA-Up outputs the finest level\'s channels')
         kwargs.setdefault('input_transform', 'multiple_select')
         kwargs.setdefault('norm_cfg', dict(type='BN', requires_grad=True))  # as official
@@ -219,12 +221,34 @@ class DLAUpHead(BaseDecodeHead):
                 fill_bilinear_(m)
 
     def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
-        x = self.dla_up(self._transform_inputs(inputs))
+        x = self.dla_up(self._select_inputs(inputs))
         return self.up(self.cls_seg(x))
 
+    def _select_inputs(self, inputs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """The backbone outputs at ``in_index``, checked against ``in_channels``."""
+        found = [x.shape[1] for x in inputs]
+        fix = (f'the backbone gives {len(found)} outputs with channels {found}; set '
+               'decode_head.in_index / in_channels to match the backbone\'s out_indices')
+        if not all(-len(found) <= i < len(found) for i in self.in_index):
+            raise ConfigInputError(f'DLAUpHead in_index {self.in_index} is out of range: '
+                                   + fix)
+        selected = self._transform_inputs(inputs)
+        if [x.shape[1] for x in selected] != list(self.in_channels):
+            raise ConfigInputError(f'DLAUpHead in_channels {list(self.in_channels)} do not '
+                                   f'fit the outputs at in_index {self.in_index}: ' + fix)
+        return selected
+
     def loss_by_feat(self, seg_logits: torch.Tensor, batch_data_samples: SampleList) -> dict:
-        size = batch_data_samples[0].gt_sem_seg.data.shape[-2:]
-        return super().loss_by_feat(crop_to(seg_logits, size), batch_data_samples)
+        labels = [s.gt_sem_seg.data for s in batch_data_samples]
+        for label in labels:  # the loss would fail deep in the kernel (or on GPU, assert)
+            invalid = (label >= self.num_classes) & (label != self.ignore_index)
+            if invalid.any():
+                raise DataError(
+                    f'label value {int(label[invalid][0])} is outside 0..{self.num_classes - 1}'
+                    f' (ignore_index {self.ignore_index}): decode_head.num_classes does not '
+                    'fit the data; fix num_classes or convert the labels')
+        return super().loss_by_feat(crop_to(seg_logits, labels[0].shape[-2:]),
+                                    batch_data_samples)
 
     def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]):
         # mmseg resizes the logits to this size (the padded batch size when the data
@@ -235,6 +259,3 @@ class DLAUpHead(BaseDecodeHead):
         else:
             size = meta['pad_shape']
         return super().predict_by_feat(crop_to(seg_logits, size[:2]), batch_img_metas)
-
-
-register(DLAUpHead, libraries=('mmseg', ))

@@ -17,9 +17,10 @@ from mmengine.model import BaseTTAModel
 from mmengine.structures import PixelData
 from mmseg.utils import SampleList
 
-from mmdla.registry import register
+from mmdla.registry import MODELS
 
 
+@MODELS.register_module(libraries=('mmseg', ))
 class DLASegTTAModel(BaseTTAModel):
     """Sum of per-view log-softmax maps at image resolution, then argmax."""
 
@@ -52,6 +53,3 @@ class DLASegTTAModel(BaseTTAModel):
                              'pred_sem_seg': PixelData(data=total.argmax(0, keepdim=True))})
             merged.append(result)
         return merged
-
-
-register(DLASegTTAModel, libraries=('mmseg', ))

@@ -1,0 +1,117 @@
+"""Reference figures of Deep Layer Aggregation, written once for the whole project.
+
+The tests check mmdla's models and configs against these numbers, the model-zoo generator
+(``tools/analysis_tools/model_zoo.py``) writes them into the README, the metafiles and
+``docs/reference.md``. Sources, cited by name:
+
+* the paper: F. Yu, D. Wang, E. Shelhamer, T. Darrell, "Deep Layer Aggregation",
+  CVPR 2018 (arXiv:1707.06484) - architecture, recipes, multi-scale test;
+* the official code, github.com/ucbdrive/dla (``dla.py``, ``dla_up.py``, ``segment.py``,
+  ``classify.py``) - exact layers, initialisation, released weights;
+* timm, github.com/huggingface/pytorch-image-models (``timm/models/dla.py``) - the same
+  networks without the official code's dead modules, and the top-1 of the released
+  weights.
+
+Parameter counts were counted on the official and timm networks built with random
+weights; "clean" is a network without the official code's never-used ``project``
+modules (= timm = mmdla).
+"""
+from typing import Dict, NamedTuple, Optional, Tuple
+
+__all__ = ['ImageNetFacts', 'IMAGENET', 'SegmentationFacts', 'DLA_UP', 'WEIGHTS_URL',
+           'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE', 'CITYSCAPES_RECIPE',
+           'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'CITYSCAPES_MEAN',
+           'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params']
+
+
+class ImageNetFacts(NamedTuple):
+    """One ImageNet DLA: parameters of the official checkpoint (with its dead ``project``
+    tensors and the 1000-class fc), of the clean classifier, of the backbone alone
+    (clean minus fc); GMACs (conv + linear multiply-accumulates) at 224x224; ImageNet
+    top-1 of the released official weights as timm evaluates them; the hash in the
+    released file name ``{arch}-{hash}.pth``."""
+    official_params: int
+    params: int
+    backbone_params: int
+    gmacs: float
+    top1: float
+    weights_hash: str
+
+
+IMAGENET: Dict[str, ImageNetFacts] = {
+    'dla34': ImageNetFacts(15_783_832, 15_742_104, 15_229_104, 3.060, 74.63, 'ba72cf86'),
+    'dla46_c': ImageNetFacts(1_309_848, 1_301_400, 1_044_400, 0.574, 64.88, '2bfd52c3'),
+    'dla46x_c': ImageNetFacts(1_076_888, 1_068_440, 811_440, 0.533, 66.01, 'd761bae7'),
+    'dla60x_c': ImageNetFacts(1_336_728, 1_319_832, 1_062_832, 0.581, 67.93, 'b870c45c'),
+    'dla60': ImageNetFacts(22_334_104, 22_036_632, 21_011_632, 4.236, 77.04, '24839fc4'),
+    'dla60x': ImageNetFacts(17_649_816, 17_352_344, 16_327_344, 3.517, 78.23, 'd15cacda'),
+    'dla102': ImageNetFacts(33_731_736, 33_268_888, 32_243_888, 7.165, 78.02, 'd94d9790'),
+    'dla102x': ImageNetFacts(26_772_120, 26_309_272, 25_284_272, 5.848, 78.52, 'ad62be81'),
+    'dla102x2': ImageNetFacts(41_745_048, 41_282_200, 40_257_200, 9.284, 79.45, '262837b6'),
+    'dla169': ImageNetFacts(53_989_016, 53_389_720, 52_364_720, 11.558, 78.70, '0914e092'),
+}
+
+#: where the official ImageNet weights were published (the host is often down; timm
+#: republishes the same tensors)
+WEIGHTS_URL = 'http://dl.yf.io/dla/models/imagenet/{arch}-{hash}.pth'
+
+
+class SegmentationFacts(NamedTuple):
+    """One DLA-Up segmentation network (``down_ratio`` 2): parameters of the official
+    ``DLASeg`` with 19 classes (incl. the backbone's unused fc and dead ``project``
+    tensors), of the clean network with 19 (Cityscapes) and 11 (CamVid) classes - the
+    frozen bilinear x2 up-sampling's weights included; GMACs at 1024x2048 of the clean
+    network (mmdla) and of the official one (which also runs the dead convs)."""
+    official_params: int
+    params_19: int
+    params_11: int
+    gmacs: float
+    official_gmacs: Optional[float]
+
+
+DLA_UP: Dict[str, SegmentationFacts] = {
+    'dla34': SegmentationFacts(18_095_163, 17_540_435, 17_540_043, 228.1, 228.6),
+    'dla60': SegmentationFacts(31_303_227, 29_980_755, 29_980_363, 457.2, None),
+    'dla102': SegmentationFacts(42_700_859, 41_213_011, 41_212_619, 579.6, 585.0),
+    'dla169': SegmentationFacts(62_958_139, 61_333_843, 61_333_451, 763.2, 770.0),
+}
+
+#: classes of the fine-grained sets of the paper's Table 3 (mmpretrain dataset types)
+FINE_GRAINED_CLASSES = {'cub': 200, 'cars': 196, 'aircraft': 100, 'food101': 101}
+
+# Normalisation (official code): ImageNet statistics of 0-1 RGB pixels, and the
+# Cityscapes statistics ``segment.py`` uses; configs scale them to 0-255.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CITYSCAPES_MEAN = (0.290101, 0.328081, 0.286964)
+CITYSCAPES_STD = (0.182954, 0.186566, 0.184475)
+#: eigenvalues of ImageNet's RGB covariance for PCA lighting, on the 0-255 scale
+PCA_EIGVAL = (55.46, 4.794, 1.148)
+
+#: official ImageNet training (``classify.py``): total batch 256
+IMAGENET_RECIPE = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
+                       batch_size=256, epochs=120, milestones=[30, 60, 90], gamma=0.1,
+                       crop=224, crop_area=(0.08, 1.0), aspect_ratio=(3 / 4, 4 / 3),
+                       lighting_std=0.1, test_resize=256)
+#: fine-tuning on the fine-grained sets: the paper gives no schedule; this is mmdla's
+#: choice (the ImageNet recipe with a 10x smaller lr, batch 64, 60 epochs)
+FINETUNE_RECIPE = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+                       batch_size=64, epochs=60, milestones=[40, 55], gamma=0.1)
+#: the paper's Cityscapes training (§4.4, official ``segment.py``)
+CITYSCAPES_RECIPE = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+                         batch_size=16, epochs=500, poly_power=0.9, crop=832,
+                         scale_range=(0.5, 2.0), rotation=10, color_jitter=0.4,
+                         num_classes=19)
+#: the paper's CamVid training: as Cityscapes but crop 448, 1200 epochs, lr x0.1 at 800
+CAMVID_RECIPE = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+                     batch_size=16, epochs=1200, milestones=[800], gamma=0.1, crop=448,
+                     num_classes=11)
+#: the paper's multi-scale test: per-scale log-softmax resized to the image and summed
+TTA_SCALES: Tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+def classifier_params(arch: str, num_classes: int) -> int:
+    """Parameters of DLA ``arch`` + global pooling + a linear ``num_classes`` head."""
+    facts = IMAGENET[arch]
+    per_class = (facts.params - facts.backbone_params) // 1000  # fc: (C + 1) x 1000
+    return facts.backbone_params + per_class * num_classes

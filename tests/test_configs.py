@@ -1,0 +1,20 @@
+"""Every shipped config loads, builds and has exactly its reference parameter count."""
+import pytest
+import torch
+
+from mmdla.utils import build_model_from_config
+from tests.helpers import expected_params, shipped_configs
+
+CONFIGS = shipped_configs()
+
+
+def test_configs_are_found():
+    assert len(CONFIGS) == 32  # 10 ImageNet, 12 fine-grained, 8 segmentation, 2 toy
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: p.stem)
+def test_config_model_has_its_reference_parameter_count(config):
+    expected = expected_params(config)  # every config has a number (KeyError otherwise)
+    with torch.device('meta'):
+        model = build_model_from_config(str(config), for_analysis=False)
+    assert sum(p.numel() for p in model.parameters()) == expected
