@@ -194,3 +194,12 @@ def test_version_and_license():
     setup = (ROOT / 'setup.py').read_text()
     assert "license='Apache License 2.0'" in setup
     assert (ROOT / 'LICENSE').read_text().lstrip().startswith('Apache License')
+
+
+@pytest.mark.parametrize('module', ['mmdla.models.backbones.dla',
+                                    'mmdla.models.decode_heads.dla_up_head'])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 3 and result.failed == 0

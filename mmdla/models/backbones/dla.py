@@ -307,6 +307,17 @@ class DLA(BaseModule):
 
     Input (N, in_channels, H, W) with H, W >= 32 (any size); output: a tuple with, for each
     ``i`` in ``out_indices``, a tensor (N, channels[i], ceil(H / 2**i), ceil(W / 2**i)).
+
+    Example:
+        >>> import torch
+        >>> from mmdla.models import DLA
+        >>> model = DLA('dla34', out_indices=(2, 3, 4, 5)).eval()
+        >>> for level in model(torch.rand(1, 3, 97, 131)):
+        ...     print(tuple(level.shape))
+        (1, 64, 25, 33)
+        (1, 128, 13, 17)
+        (1, 256, 7, 9)
+        (1, 512, 4, 5)
     """
 
     # One table for the ten ImageNet DLAs of the paper (Table 1 / ucbdrive/dla `dla.py`).

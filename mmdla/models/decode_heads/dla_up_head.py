@@ -182,6 +182,15 @@ class DLAUpHead(BaseDecodeHead):
     ``forward(inputs)`` returns logits of shape (N, num_classes, down_ratio * h, down_ratio
     * w), (h, w) the size of the finest level; ``loss_by_feat`` / ``predict_by_feat`` crop
     them to the label / image size (nothing to crop for sizes divisible by 32).
+
+    Example:
+        >>> import torch
+        >>> from mmdla.models import DLA, DLAUpHead
+        >>> backbone = DLA('dla34', out_indices=(1, 2, 3, 4, 5)).eval()
+        >>> head = DLAUpHead(in_channels=[32, 64, 128, 256, 512], down_ratio=2,
+        ...                  num_classes=19).eval()
+        >>> tuple(head(list(backbone(torch.rand(1, 3, 64, 128)))).shape)
+        (1, 19, 64, 128)
     """
 
     def __init__(self, in_channels: Sequence[int], down_ratio: int = 2, in_index=None,
