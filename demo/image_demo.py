@@ -62,7 +62,7 @@ def main(argv=None):
     img = cv2.imread(args.img, cv2.IMREAD_COLOR)
     if img is None:
         raise DataError(f"cannot decode image '{args.img}' (corrupt or not an image)")
-    cfg = load_config(args.config, None, 'none', None)
+    cfg = load_config(args.config)
     if cfg.default_scope != 'mmseg':
         raise ConfigInputError(f'{args.config} is not a segmentation config')
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import load_tool
+from tests.helpers import load_tool, run_and_expect_error
 
 camvid_converter = load_tool('tools/dataset_converters/camvid.py')
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
@@ -54,11 +54,11 @@ def test_camvid_converter_errors(tmp_path, capsys):
     src = tmp_path / 'CamVid'
     make_camvid_sample(src)
     cv2.imwrite(str(src / 'valannot/val_001.png'), np.full((24, 32), 40, np.uint8))
-    assert camvid_converter.main([str(src), '-o', str(tmp_path / 'o')]) == 1
-    err = capsys.readouterr().err
+    err = run_and_expect_error(camvid_converter, [str(src), '-o', str(tmp_path / 'o')], capsys)
     assert 'val_001.png: label value 40 is not a CamVid class' in err
-    assert camvid_converter.main([str(tmp_path / 'nowhere'), '-o', str(tmp_path / 'o')]) == 1
-    assert "nowhere/train' not found" in capsys.readouterr().err
+    err = run_and_expect_error(camvid_converter, [str(tmp_path / 'nowhere'), '-o',
+                                                  str(tmp_path / 'o')], capsys)
+    assert "nowhere/train' not found" in err
 
 
 def test_color_jitter_ranges_and_identity():

@@ -151,7 +151,7 @@ def test_works_without_mmsegmentation():
         from mmdla.engine import load_config
         from mmdla.errors import ConfigInputError
         try:
-            load_config('configs/dla34_toy.py', None, 'none', None)
+            load_config('configs/dla34_toy.py')
         except ConfigInputError as exc:
             print(exc)
         model = MODELS.build(dict(type='DLA', arch='dla34', out_indices=(5, )))
@@ -171,7 +171,7 @@ def test_works_without_mmpretrain():
         from mmdla.engine import load_config
         from mmdla.errors import ConfigInputError
         try:
-            load_config('configs/dla34_imagenet.py', None, 'none', None)
+            load_config('configs/dla34_imagenet.py')
         except ConfigInputError as exc:
             print(exc)
     """)

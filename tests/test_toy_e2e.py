@@ -7,6 +7,7 @@ The threshold leaves margin for run-to-run variation.
 """
 import glob
 import json
+import pickle
 import subprocess
 import sys
 
@@ -78,4 +79,7 @@ def test_toy_classification_train_and_test(tmp_path):
     top1 = json.loads((work / 'test' / 'metrics.json').read_text())['accuracy/top1']
     print(f'toy classification top-1: {top1}')
     assert top1 > 40.0  # four balanced classes: chance is 25; measured 68.75
-    assert out.stat().st_size > 0
+    predictions = pickle.loads(out.read_bytes())  # --out: one record per val image
+    assert len(predictions) == 4 * 16
+    hits = [int(p['pred_label'][0]) == int(p['gt_label'][0]) for p in predictions]
+    assert 100 * sum(hits) / len(hits) == pytest.approx(top1, abs=0.01)

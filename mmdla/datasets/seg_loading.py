@@ -5,6 +5,7 @@ from mmseg.datasets.transforms import LoadAnnotations
 
 from mmdla.errors import DataError
 from mmdla.registry import TRANSFORMS
+from mmdla.utils.labels import first_invalid_label
 
 
 @TRANSFORMS.register_module(libraries=('mmseg', ))
@@ -41,12 +42,12 @@ class LoadSegAnnotations(LoadAnnotations):
             raise DataError(f'label map {path} is {seg.shape[0]}x{seg.shape[1]} but its image '
                             f"{results.get('img_path')} is {size[0]}x{size[1]}")
         if self.num_classes is not None:
-            invalid = (seg >= self.num_classes) & (seg != self.ignore_index)
-            if invalid.any():
+            value = first_invalid_label(seg, self.num_classes, self.ignore_index)
+            if value is not None:
                 raise DataError(
-                    f'label map {path} has value {int(seg[invalid].flat[0])} outside 0..'
-                    f'{self.num_classes - 1} (ignore: {self.ignore_index}); convert the labels '
-                    'to training ids (tools/dataset_converters/)')
+                    f'label map {path} has value {value} outside 0..{self.num_classes - 1} '
+                    f'(ignore: {self.ignore_index}); convert the labels to training ids '
+                    '(tools/dataset_converters/)')
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '

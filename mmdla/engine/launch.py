@@ -35,8 +35,8 @@ def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Na
     return args
 
 
-def load_config(config: str, cfg_options: Optional[dict], launcher: str,
-                work_dir: Optional[str]) -> Config:
+def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
+                work_dir: Optional[str] = None) -> Config:
     """Load ``config``, apply ``--cfg-options``, the launcher and the work dir
     (default ``work_dirs/<config name>``, as in mmseg / mmpretrain); check that the
     model's heads fit its backbone (every tool needs a model that can be built)."""

@@ -219,7 +219,7 @@ def parse_args(argv=None):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, 'none', None)
+    cfg = load_config(args.config, args.cfg_options)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     shape = tuple(args.shape or DEFAULT_SHAPES[cfg.get('default_scope', 'mmseg')])
     torch.manual_seed(0)

@@ -68,14 +68,6 @@ def segmentation_table(rows) -> str:
     return '\n'.join(lines)
 
 
-def parse_table(text: str):
-    """Rows of a markdown table as lists of cell strings (header and rule skipped)."""
-    rows = []
-    for line in text.strip().splitlines()[2:]:
-        rows.append([c.strip() for c in line.strip().strip('|').split('|')])
-    return rows
-
-
 def metafile(task: str, rows) -> str:
     """A mim metafile (YAML) for the rows of one task."""
     if task == 'classification':

@@ -45,7 +45,7 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=[256, 512], metavar=('H', 'W'))
     parser.add_argument('--repeats', type=int, default=5)
     args = parser.parse_args(argv)
-    cfg = load_config(args.config, None, 'none', None)
+    cfg = load_config(args.config)
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
         raise ConfigInputError(f'{args.config} has no tta_model / tta_pipeline (a DLA '
                                'segmentation config has both)')

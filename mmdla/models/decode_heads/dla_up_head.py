@@ -31,6 +31,7 @@ from mmseg.utils import SampleList
 
 from mmdla.errors import ConfigInputError, DataError
 from mmdla.registry import MODELS
+from mmdla.utils.labels import first_invalid_label
 
 
 def bilinear_kernel(kernel_size: int) -> torch.Tensor:
@@ -250,12 +251,12 @@ class DLAUpHead(BaseDecodeHead):
     def loss_by_feat(self, seg_logits: torch.Tensor, batch_data_samples: SampleList) -> dict:
         labels = [s.gt_sem_seg.data for s in batch_data_samples]
         for label in labels:  # the loss would fail deep in the kernel (or on GPU, assert)
-            invalid = (label >= self.num_classes) & (label != self.ignore_index)
-            if invalid.any():
+            value = first_invalid_label(label, self.num_classes, self.ignore_index)
+            if value is not None:
                 raise DataError(
-                    f'label value {int(label[invalid][0])} is outside 0..{self.num_classes - 1}'
-                    f' (ignore_index {self.ignore_index}): decode_head.num_classes does not '
-                    'fit the data; fix num_classes or convert the labels')
+                    f'label value {value} is outside 0..{self.num_classes - 1} (ignore_index '
+                    f'{self.ignore_index}): decode_head.num_classes does not fit the data; '
+                    'fix num_classes or convert the labels')
         return super().loss_by_feat(crop_to(seg_logits, labels[0].shape[-2:]),
                                     batch_data_samples)
 
