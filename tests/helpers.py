@@ -107,3 +107,19 @@ def expected_params(config: Path) -> int:
 def shipped_configs():
     """Every config under configs/ (not the _base_ pieces)."""
     return sorted((ROOT / 'configs').glob('*.py'))
+
+
+def per_class_iou(work_dir: Path) -> dict:
+    """{class: IoU} from the 'per class results' table mmseg's IoUMetric logs (the newest
+    log under ``work_dir``); classes absent from the data (nan) are left out."""
+    log = sorted(Path(work_dir).glob('*/*.log'))[-1].read_text()
+    table = log.split('per class results:')[-1]
+    ious = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('|') and len(cells) == 3 and cells[0] != 'Class':
+            if cells[1] != 'nan':
+                ious[cells[0]] = float(cells[1])
+        elif ious and not line.startswith(('|', '+')):
+            break
+    return ious

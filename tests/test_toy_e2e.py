@@ -1,9 +1,9 @@
 """End to end on the toy street scenes, as the README's main job does it:
 tools/train.py -> tools/test.py (single scale and --tta) -> demo/image_demo.py.
 
-Measured on 2 CPU cores (seed 0, 300 iterations, ~2 min): validation mIoU 42.4
-single-scale and 42.4 with the multi-scale test, against ~5 for the untrained network.
-The threshold leaves margin for run-to-run variation.
+Measured on 2 CPU cores (500 iterations): validation mIoU 63.2 single-scale with data
+seed 0 (60.3 / 60.2 with seeds 1 / 2), against ~5 for the untrained network; every class
+of the toy scenes above 0 IoU. The run is deterministic on a given machine.
 """
 import glob
 import json
@@ -12,11 +12,15 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
-from tests.helpers import ROOT, data_root_options
+from tests.helpers import ROOT, data_root_options, per_class_iou
 
-MIN_MIOU = 25.0
+MIN_MIOU = 55.0  # the issue's target for the main job (seed 0)
+#: the classes the toy scenes draw (Cityscapes names)
+TOY_CLASSES = {'road', 'sidewalk', 'building', 'pole', 'traffic light', 'traffic sign',
+               'vegetation', 'terrain', 'sky', 'person', 'car'}
 
 
 def run(*args, timeout=900):
@@ -34,7 +38,7 @@ def test_toy_train_test_tta_demo(tmp_path):
     work = tmp_path / 'work'
     run('tools/train.py', 'configs/dla34_toy.py', '--work-dir', work, *options)
     checkpoint = (work / 'last_checkpoint').read_text().strip()
-    assert checkpoint.endswith('iter_300.pth')
+    assert checkpoint.endswith('iter_500.pth')
 
     scalars = glob.glob(str(work / '*/vis_data/scalars.json'))[0]
     losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
@@ -47,8 +51,10 @@ def test_toy_train_test_tta_demo(tmp_path):
         run('tools/test.py', 'configs/dla34_toy.py', checkpoint, '--work-dir', work / name,
             *extra, *options)
         miou[name] = json.loads((work / name / 'metrics.json').read_text())['mIoU']
-    print(f'toy mIoU: {miou}')
-    assert miou['single'] > MIN_MIOU and miou['tta'] > MIN_MIOU, miou
+    ious = per_class_iou(work / 'single')
+    print(f'toy mIoU: {miou}; single-scale per class: {ious}')
+    assert miou['single'] >= MIN_MIOU and miou['tta'] >= MIN_MIOU, miou
+    assert set(ious) == TOY_CLASSES and min(ious.values()) > 0, ious  # every class learnt
     assert abs(miou['fused'] - miou['single']) < 0.1  # BN folded into convs: same result
     assert len(glob.glob(str(tmp_path / 'preds/*.png'))) == 16  # --out: one map per image
     assert len(glob.glob(str(tmp_path / 'vis/**/*.png'), recursive=True)) == 16  # --show-dir
@@ -59,6 +65,27 @@ def test_toy_train_test_tta_demo(tmp_path):
     assert 'road' in out
     overlay = cv2.imread(str(tmp_path / 'overlay.png'))
     assert overlay.shape[0] >= 128 and overlay.shape[1] > 256  # image + legend panel
+    # The overlay shows the right classes: recover each pixel's class from its blended
+    # colour and compare with the ground truth of the scene.
+    label = cv2.imread(str(data / 'gtFine/val/toycity/toycity_100000_000019_gtFine_'
+                                  'labelTrainIds.png'), cv2.IMREAD_UNCHANGED)
+    shown = overlay_classes(overlay[:128, :256], cv2.imread(str(image)))
+    valid = label != 255
+    accuracy = (shown[valid] == label[valid]).mean()
+    road = label == 0
+    print(f'demo overlay: pixel accuracy {accuracy:.3f}, road shown as road '
+          f'{(shown[road] == 0).mean():.3f}')
+    assert accuracy > 0.8 and (shown[road] == 0).mean() > 0.8
+
+
+def overlay_classes(overlay, image, opacity=0.5):
+    """The class of each pixel of a demo overlay: the Cityscapes palette colour nearest to
+    (overlay - (1 - opacity) * image) / opacity."""
+    from mmseg.datasets import CityscapesDataset
+    palette = np.array(CityscapesDataset.METAINFO['palette'], np.float32)[:, ::-1]  # BGR
+    colour = (overlay.astype(np.float32) - (1 - opacity) * image) / opacity
+    distance = ((colour[:, :, None, :] - palette[None, None]) ** 2).sum(-1)
+    return distance.argmin(-1)
 
 
 @pytest.mark.slow

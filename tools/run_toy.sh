@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded toy data, from a fresh clone:
 #   bash tools/run_toy.sh [--wheelhouse DIR]
-# 1. sets up .venv (tools/setup_env.sh; --wheelhouse: prebuilt mmcv wheel directory),
+# 1. sets up .venv (tools/setup_env.sh: mmcv from a prebuilt wheel in --wheelhouse DIR or
+#    $MMCV_WHEELHOUSE when one is there, otherwise compiled once, ~10 min),
 # 2. generates the synthetic street scenes (data/toy),
 # 3. trains DLA-34 + DLA-Up (configs/dla34_toy.py) on the CPU,
 # 4. evaluates single-scale and with the paper's multi-scale test (--tta),
@@ -27,5 +28,8 @@ echo "run_toy: done in $(( $(date +%s) - start )) s"
 echo "  checkpoint:          $ckpt"
 echo "  single-scale mIoU:   $("$py" -c "import json; print(json.load(open('$work/test/metrics.json'))['mIoU'])")"
 echo "  multi-scale (TTA):   $("$py" -c "import json; print(json.load(open('$work/test_tta/metrics.json'))['mIoU'])")"
+echo "  single-scale IoU per class (classes the toy scenes contain):"
+log="$(ls "$work"/test/*/*.log | tail -n 1)"
+sed -n '/per class results/,/Iter(test)/p' "$log" | grep '^|' | grep -v ' nan ' | sed 's/^/    /'
 echo "  demo overlay:        $work/demo_overlay.png"
 echo "  logs:                $work/"

@@ -18,6 +18,10 @@ Each scene is drawn procedurally: sky with clouds above a random horizon, a row 
 with windows, trees, a perspective road with lane markings between sidewalks, terrain
 patches, cars with windows and wheels, poles with traffic signs and lights, pedestrians,
 and an ego-vehicle band at the bottom that is labelled ignore (255) as in Cityscapes.
+The thin classes are drawn at sizes a 128-pixel-high image can resolve (poles at least
+2 px wide, growing towards the camera; signs and lights scaled with them; pedestrians about
+0.4 times as wide as tall) and every scene has some (2-4 poles, 1-4 pedestrians, 1-3 terrain
+patches).
 Colours are drawn per scene from overlapping ranges and every image gets texture, noise,
 blur and a global brightness change, so colour alone does not give the class away.
 The output is a deterministic function of ``--seed``.
@@ -114,7 +118,7 @@ def draw_scene(rng, height, width):
         crown = s.mask(lambda c: cv2.ellipse(c, (cx, cy), axes, 0, 0, 360, 1, -1))
         s.paint(crown, VEGETATION, _jitter(rng, (50, 130, 60), 35), 30, 3)
 
-    # ground: sidewalks, road (trapezoid to a vanishing point), terrain strips
+    # ground: sidewalks, road (trapezoid to a vanishing point), terrain patches
     vanish_x = int(w * rng.uniform(0.35, 0.65))
     ground = rows >= base
     s.paint(ground, SIDEWALK, _jitter(rng, (150, 150, 160), 30), 10, 3)
@@ -124,10 +128,11 @@ def draw_scene(rng, height, width):
                           [right_bottom, h], [left_bottom, h]], np.int32)
     road = s.mask(lambda c: cv2.fillPoly(c, [road_poly], 1))
     s.paint(road & ground, ROAD, _jitter(rng, (90, 90, 95), 30), 10, 8)
-    for _ in range(rng.integers(0, 3)):
+    for _ in range(rng.integers(1, 4)):  # grass verges beside the sidewalks
         side = rng.choice([0, w - 1])
+        axes = (int(rng.integers(w // 10, w // 5)), int(rng.integers(h // 14, h // 7)))
         patch = s.mask(lambda c: cv2.ellipse(
-            c, (int(side), int(rng.integers(base, h))), (w // 10, h // 14), 0, 0, 360, 1, -1))
+            c, (int(side), int(rng.integers(base, h))), axes, 0, 0, 360, 1, -1))
         s.paint(patch & ground & ~road, TERRAIN, _jitter(rng, (70, 140, 130), 30), 25, 3)
     # lane markings (still road)
     for frac in np.linspace(0.1, 0.9, 5):
@@ -138,16 +143,18 @@ def draw_scene(rng, height, width):
         s.paint(line & road, ROAD, (220, 220, 220), 5)
 
     # poles with signs and traffic lights on the sidewalk
-    for _ in range(rng.integers(1, 4)):
+    # (thickness and sign size grow towards the camera; a pole carries a sign or a traffic
+    # light on top and sometimes a second sign lower down)
+    for _ in range(rng.integers(2, 5)):
         px = int(rng.choice([rng.integers(0, max(1, left_bottom + w // 8)),
                              rng.integers(min(w - 1, right_bottom - w // 8), w)]))
         py_bottom = int(rng.integers(base + (h - base) // 4, h))
         height_px = int((py_bottom - horizon) * rng.uniform(1.2, 2.0)) + h // 10
         top = max(2, py_bottom - height_px)
-        thick = max(1, (py_bottom - base) // 20)
+        thick = max(2, (py_bottom - base) // 12)
         pole = s.mask(lambda c: cv2.line(c, (px, top), (px, py_bottom), 1, thick))
         s.paint(pole, POLE, _jitter(rng, (110, 110, 110), 30), 5)
-        size = max(3, thick * 3)
+        size = max(4, int(thick * 2.5))
         if rng.random() < 0.5:
             sign = s.mask(lambda c: cv2.circle(c, (px, top), size, 1, -1))
             s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5)
@@ -157,6 +164,11 @@ def draw_scene(rng, height, width):
             s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5)
             dot = s.mask(lambda c: cv2.circle(c, (px, top + size // 2), max(1, size // 3), 1, -1))
             s.paint(dot, LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60))
+        if rng.random() < 0.4:
+            sy = int(top + (py_bottom - top) * rng.uniform(0.3, 0.5))
+            plate = s.mask(lambda c: cv2.rectangle(
+                c, (px - size, sy - size // 2), (px + size, sy + size // 2), 1, -1))
+            s.paint(plate, SIGN, _jitter(rng, (200, 200, 200), 40), 5)
 
     # cars on the road, smaller towards the horizon
     for _ in range(rng.integers(1, 5)):
@@ -177,12 +189,12 @@ def draw_scene(rng, height, width):
             s.paint(wheel, CAR, (20, 20, 20), 3)
 
     # pedestrians on the sidewalk
-    for _ in range(rng.integers(0, 4)):
+    for _ in range(rng.integers(1, 5)):
         py = int(rng.integers(base + (h - base) // 5, h))
         depth = (py - base) / max(h - base, 1)
-        ph = int(h * (0.06 + 0.2 * depth))
+        ph = int(h * (0.08 + 0.22 * depth))
         px = int(rng.choice([rng.integers(0, w // 5), rng.integers(4 * w // 5, w)]))
-        torso = s.mask(lambda c: cv2.ellipse(c, (px, py - ph // 2), (max(2, ph // 7), ph // 2),
+        torso = s.mask(lambda c: cv2.ellipse(c, (px, py - ph // 2), (max(3, ph // 5), ph // 2),
                                              0, 0, 360, 1, -1))
         s.paint(torso, PERSON, _jitter(rng, tuple(int(v) for v in rng.integers(30, 200, 3)), 10), 6)
         head = s.mask(lambda c: cv2.circle(c, (px, py - ph), max(2, ph // 7), 1, -1))
