@@ -13,7 +13,8 @@ from mmengine.config import Config
 
 from mmdla.compat import load_checkpoint_file
 from mmdla.errors import CheckpointMismatchError, ConfigInputError
-from mmdla.models.backbones.dla import DLA, check_indices, parse_arch
+from mmdla.models.backbones.dla import check_indices, parse_arch
+from mmdla.models.converters import unwrap_state_dict
 from mmdla.utils.state_dict import Mismatch
 
 
@@ -264,12 +265,10 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> None:
     shapes); else :class:`CheckpointMismatchError` lists what differs. MMEngine's own
     test-time loading is not strict and would evaluate a half-loaded model silently."""
     loaded = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
-    if not isinstance(loaded, dict):
-        raise CheckpointMismatchError(f"checkpoint '{checkpoint}' holds a "
-                                      f'{type(loaded).__name__}, not a state dict')
-    state_dict = loaded.get('state_dict', loaded)
-    state_dict = {(k[len('module.'):] if k.startswith('module.') else k): v
-                  for k, v in state_dict.items() if hasattr(v, 'shape')}
+    try:
+        state_dict = unwrap_state_dict(loaded)
+    except CheckpointMismatchError as exc:
+        raise CheckpointMismatchError(f"checkpoint '{checkpoint}': {exc}") from None
     expected = {k: v.shape for k, v in unwrap_model(model).state_dict().items()}
     mismatch = Mismatch.between(state_dict, expected)
     if mismatch:
