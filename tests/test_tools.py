@@ -1,6 +1,4 @@
 """tools/train.py and tools/test.py: clear one-line errors for bad inputs."""
-import pytest
-
 from tests.helpers import ROOT, data_root_options, load_tool, run_and_expect_error
 
 train_tool = load_tool('tools/train.py')
