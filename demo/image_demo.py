@@ -15,7 +15,8 @@ import mmdla  # noqa: F401  (compat fixes + registration)
 import cv2
 import numpy as np
 
-from mmdla.engine import check_checkpoint_fits, load_config
+from mmdla.apis import init_model
+from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
 
 
@@ -66,16 +67,9 @@ def main(argv=None):
     if cfg.default_scope != 'mmseg':
         raise ConfigInputError(f'{args.config} is not a segmentation config')
 
-    from mmengine.runner import load_checkpoint
-    from mmseg.apis import inference_model, init_model
-    from mmseg.registry import DATASETS
-    model = init_model(cfg, None, device=args.device)
-    check_checkpoint_fits(model, args.checkpoint)  # readable, and exactly this model's
-    checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
-    # class names and palette: saved by training, else those of the config's dataset
-    meta = checkpoint.get('meta', {}).get('dataset_meta') or getattr(
-        DATASETS.get(cfg.test_dataloader.dataset.type), 'METAINFO', {})
-    model.dataset_meta = meta
+    from mmseg.apis import inference_model
+    model = init_model(cfg, args.checkpoint, device=args.device)  # strict load, fast path
+    meta = model.dataset_meta  # saved by training, else the config dataset's classes
     result = inference_model(model, img)
     pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
     classes = meta.get('classes') or [str(i) for i in range(int(pred.max()) + 1)]

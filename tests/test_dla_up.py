@@ -209,8 +209,12 @@ def test_official_dlaseg_equivalence_through_converter(arch, down_ratio, tmp_pat
         expected = official_dlaseg_forward(timm_model, sd, x, down_ratio)
         logits = model(x, mode='tensor')
     assert logits.shape == expected.shape == (1, 19, 128, 160)
-    error = (logits - expected).abs().max().item()
-    print(f'{arch}up down_ratio {down_ratio}: max abs logit difference {error:.2e}')
+    scale = expected.abs().max().item()
+    error = (logits - expected).abs().max().item() / scale
+    print(f'{arch}up down_ratio {down_ratio}: max logit difference {error:.2e} relative to '
+          f'the largest logit {scale:.1f}')
+    # channels_last (the default layout) and the nodes' conv of a concatenation computed as
+    # a sum of convs only reorder float additions
     assert error < 1e-4
 
 

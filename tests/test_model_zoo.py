@@ -63,11 +63,10 @@ def test_benchmark_runs_and_reports(capsys):
 def test_benchmark_compare_timm_runs_same_weights(capsys):
     results = benchmark.main([str(ROOT / 'configs/dla46_c_imagenet.py'), '--shape', '64', '64',
                               '--batch', '2', '--warmup', '1', '--repeats', '2', '--mode',
-                              'infer', '--compare-timm', '--channels-last', '--fuse-conv-bn',
-                              '--memory-repeats', '1'])
+                              'infer', '--compare-timm', '--memory-repeats', '1'])
     out = capsys.readouterr().out
     diff = float(out.split('max |logit difference| ')[1].split()[0])
-    assert diff < 1e-3  # same weights in both (BN folded and channels_last on mmdla's side)
+    assert diff < 1e-3  # same weights in both (mmdla: BN folded and channels_last)
     infer = results['infer']
     ratio = (statistics.median(infer['mmdla']['times'])
              / statistics.median(infer['timm']['times']))

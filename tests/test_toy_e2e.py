@@ -47,7 +47,7 @@ def test_toy_train_test_tta_demo(tmp_path):
     miou = {}
     single_extra = ['--out', tmp_path / 'preds', '--show-dir', tmp_path / 'vis']
     for name, extra in [('single', single_extra), ('tta', ['--tta']),
-                        ('fused', ['--fuse-conv-bn'])]:
+                        ('plain', ['--no-optimize'])]:
         run('tools/test.py', 'configs/dla34_toy.py', checkpoint, '--work-dir', work / name,
             *extra, *options)
         miou[name] = json.loads((work / name / 'metrics.json').read_text())['mIoU']
@@ -55,7 +55,8 @@ def test_toy_train_test_tta_demo(tmp_path):
     print(f'toy mIoU: {miou}; single-scale per class: {ious}')
     assert miou['single'] >= MIN_MIOU and miou['tta'] >= MIN_MIOU, miou
     assert set(ious) == TOY_CLASSES and min(ious.values()) > 0, ious  # every class learnt
-    assert abs(miou['fused'] - miou['single']) < 0.1  # BN folded into convs: same result
+    # the default (BN folded, channels_last) and the plain model: the same result
+    assert abs(miou['plain'] - miou['single']) < 0.05, miou
     assert len(glob.glob(str(tmp_path / 'preds/*.png'))) == 16  # --out: one map per image
     assert len(glob.glob(str(tmp_path / 'vis/**/*.png'), recursive=True)) == 16  # --show-dir
 

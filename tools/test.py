@@ -2,8 +2,13 @@
 """Evaluate a checkpoint of a segmentation (mmseg) or classification (mmpretrain) config.
 
     python tools/test.py CONFIG CHECKPOINT [--tta [--tta-flip]] [--out DIR_OR_FILE]
-                         [--show] [--show-dir DIR] [--work-dir DIR] [--fuse-conv-bn]
+                         [--show] [--show-dir DIR] [--work-dir DIR]
+                         [--no-optimize | --compile] [--amp]
                          [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
+
+The model is built by ``mmdla.apis.init_model``: checkpoint loaded strictly, BN folded into
+the convs, channels_last, SyncBN reverted (same predictions; ``--no-optimize`` tests the
+plain model). ``--compile`` adds ``torch.compile``; ``--amp`` runs in mixed precision (GPU).
 
 ``--tta`` runs the config's ``tta_model`` on its ``tta_pipeline``; for the DLA segmentation
 configs that is the paper's multi-scale test (scales 0.5, 0.75, 1, 1.25, 1.5; per-scale
@@ -16,10 +21,10 @@ import json
 import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration before anything else)
-from mmengine.runner import Runner
 
-from mmdla.engine import (add_runner_args, check_checkpoint_fits, load_config,
-                          parse_runner_args, prepare_runner_config)
+from mmdla.apis import init_model
+from mmdla.engine import (add_runner_args, build_tta_model, load_config, parse_runner_args,
+                          prepare_runner_config, require_gpu_for_amp, runner_with_model)
 from mmdla.errors import ConfigInputError, exit_on_input_error
 
 
@@ -37,8 +42,13 @@ def parse_args(argv=None):
                         "(the DLA paper's multi-scale test for segmentation configs)")
     parser.add_argument('--tta-flip', action='store_true',
                         help='with --tta: also sum over horizontally flipped views')
-    parser.add_argument('--fuse-conv-bn', action='store_true',
-                        help='fold BN into the preceding convs (faster inference)')
+    speed = parser.add_mutually_exclusive_group()
+    speed.add_argument('--no-optimize', action='store_true',
+                       help='test the plain model (no BN folding / inference optimisations)')
+    speed.add_argument('--compile', action='store_true',
+                       help='also torch.compile the network (first batches compile)')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (float16 autocast; needs a GPU)')
     add_runner_args(parser)
     args = parse_runner_args(parser, argv)
     if args.tta_flip and not args.tta:
@@ -61,6 +71,7 @@ def use_tta(cfg, flip: bool):
     cfg.test_dataloader.dataset.pipeline = pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
+    return cfg.tta_model
 
 
 def visualize(cfg, args):
@@ -102,18 +113,23 @@ def save_predictions(cfg, out):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
-    cfg.load_from = args.checkpoint  # checked: exists (prepare_runner_config), fits (below)
+    if args.amp:
+        require_gpu_for_amp()
+        cfg.test_cfg = dict(cfg.get('test_cfg') or dict(type='TestLoop'), fp16=True)
+    cfg.load_from = args.checkpoint  # checked: exists (prepare_runner_config)
+    prepare_runner_config(cfg, 'test')
+    # strict load + inference optimisations; MMEngine's own load_from is not strict (and
+    # would load unfused BN tensors into the optimised model): the Runner gets the model
+    model = init_model(cfg, args.checkpoint, optimize=not args.no_optimize,
+                       compile=args.compile)
+    cfg.load_from = None
     if args.show or args.show_dir:
         visualize(cfg, args)
     if args.tta:
-        use_tta(cfg, args.tta_flip)
+        model = build_tta_model(cfg, use_tta(cfg, args.tta_flip), model)
     if args.out:
         save_predictions(cfg, args.out)
-    if args.fuse_conv_bn:
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='FuseConvBNHook')]
-    prepare_runner_config(cfg, 'test')
-    runner = Runner.from_cfg(cfg)
-    check_checkpoint_fits(runner.model, args.checkpoint)  # MMEngine would load it non-strictly
+    runner = runner_with_model(cfg, model)
     metrics = {k: round(float(v), 4) if hasattr(v, '__float__') else v
                for k, v in runner.test().items()}  # numpy scalars -> JSON-able
     if runner.rank == 0:

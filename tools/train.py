@@ -1,8 +1,13 @@
 #!/usr/bin/env python
 """Train a segmentation (mmseg) or classification (mmpretrain) config with MMEngine.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--auto-scale-lr]
-                          [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--compile]
+                          [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+                          [--launcher none|pytorch|slurm]
+
+The DLA models train in the channels_last layout by default (their ``memory_format``);
+``--compile`` adds ``torch.compile`` (MMEngine's ``compile=True``), ``--amp`` float16
+mixed precision (AmpOptimWrapper, GPUs).
 
 The config's ``default_scope`` says which library it belongs to; both run through the same
 MMEngine Runner. Multi-GPU: tools/dist_train.sh CONFIG NGPUS (torchrun); slurm:
@@ -13,7 +18,8 @@ import argparse
 import mmdla  # noqa: F401  (compat fixes + registration before anything else)
 from mmengine.runner import Runner
 
-from mmdla.engine import add_runner_args, load_config, parse_runner_args, prepare_runner_config
+from mmdla.engine import (add_runner_args, load_config, parse_runner_args, prepare_runner_config,
+                          require_gpu_for_amp)
 from mmdla.errors import ConfigInputError, exit_on_input_error
 
 
@@ -23,7 +29,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume', action='store_true',
                         help='resume from the latest checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (float16; needs a GPU)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the train step (the first iterations compile)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr linearly with the total batch size '
                              '(auto_scale_lr.base_batch_size of the config)')
@@ -37,8 +46,11 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     if args.amp:
+        require_gpu_for_amp()
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.compile:
+        cfg.compile = True
     if args.resume:
         cfg.resume = True
     if args.auto_scale_lr:

@@ -16,7 +16,7 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 
@@ -61,16 +61,3 @@ class AtomicCheckpointHook(CheckpointHook):
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(outdated))
             if osp.isfile(path):
                 os.remove(path)
-
-
-@HOOKS.register_module()
-class FuseConvBNHook(Hook):
-    """Before testing (after the checkpoint is loaded), fold every BN into the preceding
-    conv with ``mmcv.cnn.fuse_conv_bn``: fewer operations at inference, same predictions
-    up to float rounding. ``tools/test.py --fuse-conv-bn`` adds it."""
-
-    priority = 'VERY_LOW'
-
-    def before_test(self, runner) -> None:
-        from mmcv.cnn import fuse_conv_bn
-        fuse_conv_bn(runner.model)

@@ -10,6 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from mmdla.errors import ConfigInputError
+from mmdla.utils.allocator import tune_cpu_allocator
 from .checks import check_config_inputs, check_model_wiring
 from .distributed import setup_cpu_distributed
 
@@ -76,11 +77,45 @@ def _uses_sync_bn(cfg) -> bool:
 
 
 def prepare_runner_config(cfg: Config, mode: str) -> Config:
-    """Checks inputs (clear errors) and sets up CPU-only distributed runs."""
+    """Checks inputs (clear errors), sets up CPU-only distributed runs and, on CPUs, the
+    allocator setting of :mod:`mmdla.utils.allocator`."""
     check_config_inputs(cfg, mode)
+    tune_cpu_allocator()
     if cfg.launcher == 'none' and _uses_sync_bn(cfg.get('model')):
         print_log('The config uses SyncBN; this single-process run uses plain BatchNorm '
                   '(MMEngine reverts SyncBN when not distributed)', logger='current',
                   level=logging.WARNING)
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def require_gpu_for_amp() -> None:
+    """``--amp``: float16 autocast, which MMEngine (AmpOptimWrapper) supports on GPUs only."""
+    import torch
+    if not torch.cuda.is_available():
+        raise ConfigInputError('--amp (float16 mixed precision) needs a CUDA GPU; on CPUs the '
+                               'default float32 path (channels_last, BN folded at test time) '
+                               'is the fast one: drop --amp')
+
+
+def build_tta_model(cfg: Config, tta_cfg: dict, module):
+    """The config's TTA wrapper (e.g. ``DLASegTTAModel``) around an already built model."""
+    from mmengine.registry import DefaultScope
+    scope = cfg.get('default_scope')
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    tta_cfg = {k: v for k, v in tta_cfg.items() if k != 'module'}
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(dict(tta_cfg, module=module))
+
+
+def runner_with_model(cfg: Config, model):
+    """``Runner.from_cfg(cfg)`` with ``model`` (built and loaded already, e.g. by
+    :func:`mmdla.apis.init_model`) instead of building ``cfg.model`` again; the dumped
+    config still describes the model. Set ``cfg.load_from = None`` first."""
+    from mmengine.runner import Runner
+
+    class _PrebuiltModelRunner(Runner):
+        def build_model(self, model_cfg):
+            return model
+
+    return _PrebuiltModelRunner.from_cfg(cfg)

@@ -5,10 +5,11 @@
 
 A random image (and an all-ignore label map) of the given size is run through the
 config's ``tta_pipeline``; the time of the TTA model's ``test_step`` on those views is
-compared with the sum, over the views, of the plain segmentor's ``test_step`` on each view
-alone (each of which also resizes its prediction to the image). Prints both medians and
-their ratio; the TTA adds only a log-softmax and a sum per view, so the ratio should be
-close to 1. A measuring script: nothing is asserted.
+compared with the sum, over the views, of the segmentor's ``test_step`` on each view alone
+(each of which also resizes its prediction to the image), both on the model tools/test.py
+runs (``init_model``'s optimisations). Prints both medians and their ratio; the TTA adds
+only a log-softmax and a sum per view, so the ratio should be close to 1.
+A measuring script: nothing is asserted.
 """
 import argparse
 import os.path as osp
@@ -23,9 +24,11 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 
+from mmdla.apis import optimize_for_inference
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError, exit_on_input_error
 from mmdla.utils import build_model_from_config
+from mmdla.utils.allocator import tune_cpu_allocator
 
 
 def median_time(fn, repeats):
@@ -49,7 +52,8 @@ def main(argv=None):
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
         raise ConfigInputError(f'{args.config} has no tta_model / tta_pipeline (a DLA '
                                'segmentation config has both)')
-    segmentor = build_model_from_config(cfg)
+    tune_cpu_allocator()  # the default path of tools/test.py: init_model's optimisations
+    segmentor = optimize_for_inference(build_model_from_config(cfg))
     from mmseg.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmseg'):
         tta = MODELS.build(dict(cfg.tta_model, module=segmentor)).eval()

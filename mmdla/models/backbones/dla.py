@@ -29,6 +29,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdla.errors import ArchError, CheckpointMismatchError, ConfigInputError
+from mmdla.models.layout import apply_memory_format, memory_format_of
 from mmdla.registry import MODELS
 from mmdla.utils.state_dict import Mismatch, summarise
 
@@ -300,6 +301,8 @@ class DLA(BaseModule):
         norm_eval (bool): keep all BN layers in eval mode during training.
         with_cp (bool): activation checkpointing in every block (less memory, ~30% slower
             training step).
+        memory_format (str): 'channels_last' (default: NHWC weights and activations, the
+            fast layout of oneDNN and cuDNN) or 'contiguous' (NCHW). Same numbers.
         init_cfg (dict | list | None): None (default) is the official initialisation
             (conv ~ N(0, sqrt(2 / (k * k * out_channels))), BN weight 1 / bias 0). Use
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` for weights
@@ -347,6 +350,7 @@ class DLA(BaseModule):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  norm_eval: bool = False,
                  with_cp: bool = False,
+                 memory_format: str = 'channels_last',
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         if init_cfg is None:  # as mmseg's ResNet: None means the default (official) init
             init_cfg = [
@@ -382,6 +386,8 @@ class DLA(BaseModule):
                         level_root=i > 2, residual_root=spec['residual_root'],
                         cardinality=spec['cardinality'], with_cp=with_cp, **layer_cfg)
             self.add_module(f'level{i}', tree)
+        self.memory_format = memory_format_of(memory_format)
+        apply_memory_format(self, self.memory_format)
         self._freeze_stages()
 
     @staticmethod
@@ -416,7 +422,7 @@ class DLA(BaseModule):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ConfigInputError(f'DLA expects input (N, {self.in_channels}, H, W) (in_channels='
                              f'{self.in_channels}), got shape {tuple(x.shape)}')
-        x = self.base_layer(x)
+        x = self.base_layer(x.contiguous(memory_format=self.memory_format))
         outs = []
         last = self.out_indices[-1]
         for i in range(last + 1):  # levels beyond the last requested one are not run
