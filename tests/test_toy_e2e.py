@@ -113,3 +113,28 @@ def test_toy_classification_train_and_test(tmp_path):
     assert len(predictions) == 4 * 16
     hits = [int(p['pred_label'][0]) == int(p['gt_label'][0]) for p in predictions]
     assert 100 * sum(hits) / len(hits) == pytest.approx(top1, abs=0.01)
+
+
+@pytest.mark.slow
+def test_toy_classification_compile_train_and_test(tmp_path):
+    """tools/train.py --compile (MMEngine compiles the train step) and tools/test.py
+    --compile (init_model compiles backbone, neck and head) on one epoch of the toy data:
+    the compiled test gives the top-1 of the eager one."""
+    data = tmp_path / 'toy_cls'
+    run('tools/misc/make_toy_data.py', data, '--task', 'cls', '--seed', '0')
+    options = ['--cfg-options', *data_root_options(data), 'train_cfg.max_epochs=1',
+               'train_cfg.val_interval=1']
+    work = tmp_path / 'work'
+    out = run('tools/train.py', 'configs/dla46_c_toy_cls.py', '--compile', '--work-dir', work,
+              *options)
+    assert 'Model has been "compiled"' in out
+    scalars = glob.glob(str(work / '*/vis_data/scalars.json'))[0]
+    losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
+    assert losses and all(np.isfinite(losses))
+    checkpoint = (work / 'last_checkpoint').read_text().strip()
+    top1 = {}
+    for name, extra in [('eager', []), ('compiled', ['--compile'])]:
+        run('tools/test.py', 'configs/dla46_c_toy_cls.py', checkpoint, '--work-dir',
+            work / name, *extra, *options)
+        top1[name] = json.loads((work / name / 'metrics.json').read_text())['accuracy/top1']
+    assert top1['compiled'] == top1['eager'], top1

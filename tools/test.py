@@ -47,8 +47,6 @@ def parse_args(argv=None):
                        help='test the plain model (no BN folding / inference optimisations)')
     speed.add_argument('--compile', action='store_true',
                        help='also torch.compile the network (first batches compile)')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (float16 autocast; needs a GPU)')
     add_runner_args(parser)
     args = parse_runner_args(parser, argv)
     if args.tta_flip and not args.tta:

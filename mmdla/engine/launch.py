@@ -21,8 +21,10 @@ EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls'}
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
-    """The arguments tools/train.py and tools/test.py share: --cfg-options, --launcher,
-    --local-rank (torch.distributed.launch style)."""
+    """The arguments tools/train.py and tools/test.py share: --amp, --cfg-options,
+    --launcher, --local-rank (torch.distributed.launch style)."""
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (float16 autocast; needs a GPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_iters=10')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -73,7 +73,7 @@ def main(argv=None):
         single = [median_time(lambda v=v: segmentor.test_step(v), args.repeats) for v in views]
     sizes = ', '.join('x'.join(map(str, v['inputs'][0].shape[-2:])) for v in views)
     print(f'{osp.basename(args.config)}: image {h}x{w}, {len(views)} views ({sizes})')
-    print(f'single-scale test_step per view: ' + ', '.join(f'{t * 1e3:.1f}' for t in single)
+    print('single-scale test_step per view: ' + ', '.join(f'{t * 1e3:.1f}' for t in single)
           + f' ms; sum {sum(single) * 1e3:.1f} ms')
     print(f'TTA test_step: {tta_time * 1e3:.1f} ms; ratio to the sum: '
           f'{tta_time / sum(single):.3f}')
