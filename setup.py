@@ -1,7 +1,7 @@
 """Install mmdla.
 
 ``pip install -e '.[all]'`` installs mmdla on top of an existing OpenMMLab stack
-(``[seg]``: MMSegmentation only, ``[cls]``: MMPretrain only). It deliberately
+(``[seg]``: MMSegmentation only, ``[cls]``: MMPretrain only, ``[det]``: MMDetection only). It deliberately
 does not list torch / torchvision / mmcv: they must match your CUDA (or CPU) setup and are
 installed first (``bash tools/setup_env.sh`` on a CPU machine; README.md for GPUs).
 """
@@ -35,12 +35,15 @@ setup(
     python_requires='>=3.8',
     install_requires=read_requirements('requirements/runtime.txt'),
     # The DLA backbone needs only mmengine + mmcv; each downstream library is an extra:
-    # mmdla[seg] (DLA-Up, CamVid, segmentation tools), mmdla[cls] (classification).
+    # mmdla[seg] (DLA-Up, CamVid, segmentation tools), mmdla[cls] (classification),
+    # mmdla[det] (CenterNet DLA-34 in MMDetection).
     extras_require={
         'seg': read_requirements('requirements/seg.txt'),
         'cls': read_requirements('requirements/cls.txt'),
+        'det': read_requirements('requirements/det.txt'),
         'all': read_requirements('requirements/seg.txt')
-        + read_requirements('requirements/cls.txt'),
+        + read_requirements('requirements/cls.txt')
+        + read_requirements('requirements/det.txt'),
         'tests': read_requirements('requirements/tests.txt'),
     },
     zip_safe=False,

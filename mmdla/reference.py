@@ -77,6 +77,27 @@ DLA_UP: Dict[str, SegmentationFacts] = {
 }
 
 #: classes of the fine-grained sets of the paper's Table 3 (mmpretrain dataset types)
+class DetectionFacts(NamedTuple):
+    """CenterNet DLA-34 (ctdet, 80 COCO classes, ``head_conv`` 256, down_ratio 4): parameters
+    of CenterNet's own network (checkpoint tensors, dead ``project`` convs included), of the
+    clean network and of its parts (backbone, neck = ``dla_up`` + ``ida_up`` with DCNv2,
+    heads ``hm`` + ``wh`` + ``reg``); released COCO val AP (no aug / flip / multi-scale
+    0.5-1.5) of the 1x (140 epochs) and 2x (230 epochs) models."""
+    official_params: int
+    params: int
+    backbone_params: int
+    neck_params: int
+    head_params: int
+    ap_1x: Tuple[float, float, float]
+    ap_2x: Tuple[float, float, float]
+
+
+CENTERNET = DetectionFacts(19_675_892, 19_634_164, 15_229_104, 3_940_336, 464_724,
+                           (36.3, 38.2, 40.7), (37.4, 39.2, 41.7))
+#: CenterNet's COCO normalisation, of BGR 0-1 pixels (src/lib/datasets/dataset/coco.py)
+CENTERNET_MEAN_BGR = (0.40789654, 0.44719302, 0.47026115)
+CENTERNET_STD_BGR = (0.28863828, 0.27408164, 0.27809835)
+
 FINE_GRAINED_CLASSES = {'cub': 200, 'cars': 196, 'aircraft': 100, 'food101': 101}
 
 # Normalisation (official code): ImageNet statistics of 0-1 RGB pixels, and the

@@ -1,7 +1,7 @@
 """Registries of mmdla: each registers a class into the registry of the same name of every
-installed downstream library (MMPretrain, MMSegmentation), used as a decorator::
+installed downstream library (MMPretrain, MMSegmentation, MMDetection), used as a decorator::
 
-    @MODELS.register_module()                         # mmpretrain and mmseg MODELS
+    @MODELS.register_module()                         # mmpretrain, mmseg and mmdet MODELS
     class DLA(BaseModule): ...
 
     @MODELS.register_module(libraries=('mmseg', ))    # an mmseg-only module
@@ -17,7 +17,8 @@ from mmengine.registry import Registry
 __all__ = ['LIBRARIES', 'DownstreamRegistry', 'MODELS', 'DATASETS', 'TRANSFORMS']
 
 #: downstream library -> its registry module
-LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry'}
+LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry',
+             'mmdet': 'mmdet.registry'}
 
 
 def installed_registries(name: str, libraries: Iterable[str]) -> List[Registry]:

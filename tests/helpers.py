@@ -87,6 +87,8 @@ def expected_params(config: Path) -> int:
     """The parameter count every shipped config's model must have, from
     :mod:`mmdla.reference` (an unknown config is an error: each one gets a number)."""
     name = config.stem
+    if name.startswith('centernet_dla34_coco'):  # 80 COCO classes (1x and 2x schedules)
+        return reference.CENTERNET.params
     arch, _, task = name.partition('_')
     while arch + '_' + task.split('_')[0] in reference.IMAGENET:  # dla46_c_..., dla60x_c_...
         head, _, task = task.partition('_')

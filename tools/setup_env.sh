@@ -29,7 +29,7 @@ TORCH=2.13.0
 TORCHVISION=0.28.0
 MMCV=2.1.0
 pins=(setuptools==80.8.0 wheel ninja mmengine==0.10.7 mmsegmentation==1.2.2 mmpretrain==1.2.0
-      ftfy regex timm==1.0.31 pytest)
+      mmdet==3.3.0 ftfy regex timm==1.0.31 pytest)
 stamp_text="torch=$TORCH tv=$TORCHVISION mmcv=$MMCV ${pins[*]}"
 
 python_bin="${PYTHON:-python3}"
@@ -41,7 +41,7 @@ stamp="$venv/.mmdla-stack"
 check_imports() {
   "$py" - <<'EOF'
 import mmdla  # applies mmdla.compat (torchvision beside a CPU torch) before the others
-import mmcv._ext, mmengine, mmseg, mmpretrain, timm  # noqa: F401
+import mmcv._ext, mmengine, mmseg, mmpretrain, mmdet, timm  # noqa: F401
 import mmpretrain.models, torchvision  # noqa: F401
 EOF
 }
@@ -94,9 +94,9 @@ fi
 "$py" -c "import mmcv._ext" || { echo "setup_env.sh: mmcv was built without ops" >&2; exit 1; }
 
 # 4. OpenMMLab libraries. torchvision with --no-deps so it can never replace torch.
-pip_install "${pins[@]:4:4}"
+pip_install "${pins[@]:4:5}"
 pip_install --no-deps "torchvision==$TORCHVISION"
-pip_install "${pins[@]:8}" "torch==$TORCH" "torchvision==$TORCHVISION"
+pip_install "${pins[@]:9}" "torch==$TORCH" "torchvision==$TORCHVISION"
 
 # 5. mmdla itself, editable.
 pip_install --no-deps --no-build-isolation -e "$root"

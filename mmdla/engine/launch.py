@@ -14,10 +14,11 @@ from mmdla.utils.allocator import tune_cpu_allocator
 from .checks import check_config_inputs, check_model_wiring
 from .distributed import setup_cpu_distributed
 
-#: default scopes the tools can run (mmseg: segmentation, mmpretrain: classification)
-SUPPORTED_SCOPES = ('mmseg', 'mmpretrain')
+#: default scopes the tools can run (mmseg: segmentation, mmpretrain: classification,
+#: mmdet: detection)
+SUPPORTED_SCOPES = ('mmseg', 'mmpretrain', 'mmdet')
 #: the pip extra of mmdla that installs each scope's library (setup.py)
-EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls'}
+EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls', 'mmdet': 'det'}
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:

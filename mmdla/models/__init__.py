@@ -8,3 +8,7 @@ if importlib.util.find_spec('mmseg') is not None:  # decode heads are mmseg modu
     from .decode_heads import DLAUp, DLAUpHead, IDAUp  # noqa: F401
     from .segmentors import DLASegTTAModel  # noqa: F401
     __all__ += ['DLAUp', 'DLAUpHead', 'IDAUp', 'DLASegTTAModel']
+
+if importlib.util.find_spec('mmdet') is not None:  # the CenterNet neck is an mmdet module
+    from .necks import CenterNetDLANeck  # noqa: F401
+    __all__ += ['CenterNetDLANeck']

@@ -1,7 +1,8 @@
 """Conversion of official (ucbdrive/dla) and timm DLA checkpoints to mmdla / MMEngine.
 
-Classification (:func:`convert_dla_classifier`) and segmentation
-(:func:`convert_dla_segmentor`, official ``dla*up`` = ``DLASeg`` checkpoints).
+Classification (:func:`convert_dla_classifier`), segmentation
+(:func:`convert_dla_segmentor`, official ``dla*up`` = ``DLASeg`` checkpoints) and detection
+(:func:`convert_centernet`, CenterNet's ctdet ``pose_dla_dcn`` checkpoints).
 
 Both sources use the same tensor names as :class:`mmdla.models.DLA`; the official files
 additionally hold the never-used ``project`` tensors of trees of depth > 1 (see the
@@ -32,8 +33,9 @@ class ConversionResult:
     source_format: str  # 'official' or 'timm'
     num_classes: int
     dropped: List[str] = field(default_factory=list)
-    task: str = 'classification'  # or 'segmentation'
+    task: str = 'classification'  # or 'segmentation' / 'detection'
     down_ratio: int = 0  # segmentation only
+    extra: dict = field(default_factory=dict)  # detection: head_conv, use_dcn
 
 
 def unwrap_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
@@ -139,8 +141,80 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
                             task='segmentation', down_ratio=down_ratio)
 
 
+def is_centernet_checkpoint(state_dict: Mapping) -> bool:
+    """CenterNet ctdet checkpoints hold ``base.*``, ``dla_up.*``, ``ida_up.*`` and ``hm.*``."""
+    return (is_segmentation_checkpoint(state_dict)
+            and any(k.startswith('ida_up.') for k in state_dict)
+            and any(k.startswith('hm.') for k in state_dict))
+
+
+#: CenterNet head -> mmdet ``CenterNetHead`` branch
+CENTERNET_HEADS = {'hm': 'heatmap_head', 'wh': 'wh_head', 'reg': 'offset_head'}
+
+
+def _neck_signature(arch: str, use_dcn: bool) -> Dict[str, tuple]:
+    from .necks import CenterNetDLANeck
+    with torch.device('meta'):
+        neck = CenterNetDLANeck(DLA.arch_settings[arch]['channels'][2:], use_dcn=use_dcn)
+    return {k: tuple(v.shape) for k, v in neck.state_dict().items()}
+
+
+def convert_centernet(checkpoint: Mapping) -> ConversionResult:
+    """Convert a CenterNet ctdet DLA checkpoint (``{'epoch', 'state_dict'}``, keys ``base.*``,
+    ``dla_up.*``, ``ida_up.*``, ``hm.*``, ``wh.*``, ``reg.*``) to an mmdet ``CenterNet`` with
+    DLA + :class:`~mmdla.models.CenterNetDLANeck` + ``CenterNetHead``: ``base`` ->
+    ``backbone`` (minus the dead ``project`` tensors), ``dla_up`` / ``ida_up`` -> ``neck.*``
+    (``conv_offset_mask`` -> ``conv_offset``), ``hm`` / ``wh`` / ``reg`` ->
+    ``bbox_head.{heatmap,wh,offset}_head``."""
+    state_dict = unwrap_state_dict(checkpoint)
+    if not is_centernet_checkpoint(state_dict):
+        raise CheckpointMismatchError('not a CenterNet DLA checkpoint: no base.*, dla_up.*, '
+                                      'ida_up.* and hm.* tensors')
+    base = {k[len('base.'):]: v for k, v in state_dict.items()
+            if k.startswith('base.') and not k.startswith('base.fc.')}
+    arch, source_format = detect_arch(base)
+    _, dead = arch_signature(arch)
+    use_dcn = any('conv_offset_mask' in k for k in state_dict)
+    neck = {k.replace('conv_offset_mask', 'conv_offset'): v for k, v in state_dict.items()
+            if k.startswith(('dla_up.', 'ida_up.'))}
+    if 'hm.2.weight' not in state_dict or 'hm.0.weight' not in state_dict:
+        raise CheckpointMismatchError(
+            'CenterNet checkpoint without the hm.0 / hm.2 tensors of a head_conv > 0 heatmap '
+            f'head (found {summarise(state_dict)})')
+    num_classes = state_dict['hm.2.weight'].shape[0]
+    head_conv = state_dict['hm.0.weight'].shape[0]
+    in_channels = DLA.arch_settings[arch]['channels'][2]
+    heads, expected = {}, {}
+    for name, branch in CENTERNET_HEADS.items():
+        out = num_classes if name == 'hm' else 2
+        expected.update({f'{branch}.0.weight': (head_conv, in_channels, 3, 3),
+                         f'{branch}.0.bias': (head_conv, ),
+                         f'{branch}.2.weight': (out, head_conv, 1, 1),
+                         f'{branch}.2.bias': (out, )})
+        heads.update({f'{branch}.{k[len(name) + 1:]}': v for k, v in state_dict.items()
+                      if k.startswith(f'{name}.')})
+    mismatch = Mismatch.between({**neck, **heads}, {**_neck_signature(arch, use_dcn), **expected})
+    mismatch.unexpected |= {k for k in state_dict if not k.startswith(
+        ('base.', 'dla_up.', 'ida_up.') + tuple(f'{name}.' for name in CENTERNET_HEADS))}
+    if mismatch:
+        raise CheckpointMismatchError(
+            f'{arch} CenterNet checkpoint does not match CenterNetDLANeck(use_dcn={use_dcn}) + '
+            f'CenterNetHead: ' + mismatch.describe())
+    out = OrderedDict((f'backbone.{k}', v) for k, v in base.items() if k not in dead)
+    out.update((f'neck.{k}', v) for k, v in neck.items())
+    out.update((f'bbox_head.{k}', v) for k, v in heads.items())
+    return ConversionResult(out, arch, source_format, num_classes,
+                            sorted(f'base.{k}' for k in base if k in dead)
+                            + sorted(k for k in state_dict if k.startswith('base.fc.')),
+                            task='detection', extra=dict(head_conv=head_conv, use_dcn=use_dcn))
+
+
 def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
-    """Convert any supported DLA checkpoint: DLASeg (segmentation) or ImageNet classifier."""
-    if is_segmentation_checkpoint(unwrap_state_dict(checkpoint)):
+    """Convert any supported DLA checkpoint: CenterNet (detection), DLASeg (segmentation)
+    or ImageNet classifier."""
+    state_dict = unwrap_state_dict(checkpoint)
+    if is_centernet_checkpoint(state_dict):
+        return convert_centernet(checkpoint)
+    if is_segmentation_checkpoint(state_dict):
         return convert_dla_segmentor(checkpoint)
     return convert_dla_classifier(checkpoint)

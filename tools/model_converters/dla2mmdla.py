@@ -5,12 +5,16 @@
 
 SRC: a plain state dict or one wrapped in 'state_dict' / 'model': official ImageNet
 weights (``dla34-ba72cf86.pth`` ...), timm's ``dla*`` weights, or an official DLA-Up
-segmentation checkpoint (``dla34up``: ``base.*``, ``dla_up.*``, ``fc.*``, ``up.*``). The
-task, source format, arch (and down_ratio) are detected from the tensors.
+segmentation checkpoint (``dla34up``: ``base.*``, ``dla_up.*``, ``fc.*``, ``up.*``), or a
+CenterNet ctdet DLA checkpoint (``{'epoch', 'state_dict'}``: ``base.*``, ``dla_up.*``,
+``ida_up.*``, ``hm.*``, ``wh.*``, ``reg.*``). The task, source format, arch (and down_ratio)
+are detected from the tensors.
 DST: an MMEngine checkpoint ``{'state_dict': ..., 'meta': ...}``: for classification an
 mmpretrain ImageClassifier (``backbone.*``, ``head.fc.*``), whose backbone mmseg configs
 load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``; for
-segmentation an mmseg EncoderDecoder with DLAUpHead (``backbone.*``, ``decode_head.*``).
+segmentation an mmseg EncoderDecoder with DLAUpHead (``backbone.*``, ``decode_head.*``); for
+detection an mmdet CenterNet (``backbone.*``, ``neck.*``, ``bbox_head.*``) that loads into
+configs/centernet_dla34_coco.py.
 Exits with status 2 and a one-line reason for files that are not (readable) DLA
 checkpoints, a directory given for a file, or DST equal to SRC.
 """
@@ -72,6 +76,7 @@ def main(argv=None) -> int:
                 mmdla_version=__version__)
     if result.task == 'segmentation':
         meta['down_ratio'] = result.down_ratio
+    meta.update(result.extra)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     tmp = args.dst + '.tmp'
     torch.save({'state_dict': result.state_dict, 'meta': meta}, tmp)

@@ -30,41 +30,10 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import SampleList
 
 from mmdla.errors import ConfigInputError, DataError
+from mmdla.models.layers import bilinear_upsampling, crop_to, dla_up_steps, fill_bilinear_
 from mmdla.models.layout import apply_memory_format, memory_format_of
 from mmdla.registry import MODELS
 from mmdla.utils.labels import first_invalid_label
-
-
-def bilinear_kernel(kernel_size: int) -> torch.Tensor:
-    """The (k, k) bilinear up-sampling kernel of the official ``fill_up_weights``."""
-    f = math.ceil(kernel_size / 2)
-    c = (2 * f - 1 - f % 2) / (2. * f)
-    ramp = 1 - (torch.arange(kernel_size, dtype=torch.float64) / f - c).abs()
-    return torch.outer(ramp, ramp).float()
-
-
-def bilinear_upsampling(channels: int, factor: int) -> nn.ConvTranspose2d:
-    """Depthwise transposed conv (k=2f, s=f, p=f//2, no bias) set to bilinear up-sampling:
-    (N, C, H, W) -> (N, C, f*H, f*W)."""
-    up = nn.ConvTranspose2d(channels, channels, factor * 2, stride=factor, padding=factor // 2,
-                            groups=channels, bias=False)
-    fill_bilinear_(up)
-    return up
-
-
-@torch.no_grad()
-def fill_bilinear_(up: nn.ConvTranspose2d):
-    up.weight.copy_(bilinear_kernel(up.kernel_size[0]).expand_as(up.weight))
-
-
-def crop_to(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Crop the bottom/right of an up-sampled map to ``size`` (a no-op when equal)."""
-    h, w = size
-    if x.shape[-2] == h and x.shape[-1] == w:
-        return x
-    if x.shape[-2] < h or x.shape[-1] < w:
-        raise ValueError(f'cannot crop a {tuple(x.shape[-2:])} map to {tuple(size)}')
-    return x[..., :h, :w]
 
 
 def top1_accuracy(logits: torch.Tensor, label: torch.Tensor, ignore_index: int) -> torch.Tensor:
@@ -164,19 +133,10 @@ class DLAUp(nn.Module):
     def __init__(self, channels: Sequence[int], node_kernel: int = 3, **layer_cfg):
         """``layer_cfg``: conv_cfg / norm_cfg / act_cfg / with_cp of the IDA-Up steps."""
         super().__init__()
-        n = len(channels)
-        if n < 2:
-            raise ValueError(f'DLAUp needs at least two levels, got channels={channels}')
-        in_channels = list(channels)
-        scales = [2**i for i in range(n)]
-        for i in range(n - 1):
-            j = n - i - 2  # from the deepest pair to the shallowest level
-            setattr(self, f'ida_{i}', IDAUp(
-                node_kernel, channels[j], in_channels[j:],
-                [s // scales[j] for s in scales[j:]], **layer_cfg))
-            scales[j + 1:] = [scales[j]] * (n - j - 1)
-            in_channels[j + 1:] = [channels[j]] * (n - j - 1)
-        self.num_levels = n
+        for i, (out_channels, in_channels, factors) in enumerate(dla_up_steps(channels)):
+            setattr(self, f'ida_{i}', IDAUp(node_kernel, out_channels, in_channels, factors,
+                                            **layer_cfg))
+        self.num_levels = len(channels)
 
     def forward(self, layers: Sequence[torch.Tensor]) -> torch.Tensor:
         layers = list(layers)

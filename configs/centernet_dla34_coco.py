@@ -1,0 +1,49 @@
+# CenterNet DLA-34 (Zhou et al., "Objects as Points"; xingyizhou/CenterNet ctdet_coco_dla_1x)
+# in MMDetection: DLA-34 levels 2..5 + CenterNetDLANeck (CenterNet's deformable IDA-Up) +
+# mmdet's CenterNetHead with head_conv 256. Built on mmdet's own CenterNet config (COCO data,
+# RandomCenterCropPad scale 0.6-1.3 + shift, flip, photometric distortion, 512x512 crops,
+# CocoMetric) with CenterNet's recipe: Adam lr 5e-4 for batch 128 (8 GPUs x 16), 140
+# epochs, lr x0.1 at 90 and 120, no warm-up, no gradient clipping.
+# Backbone from ImageNet weights converted with
+#   python tools/model_converters/dla2mmdla.py dla34-ba72cf86.pth checkpoints/dla34_imagenet.pth
+# CenterNet's released ctdet_coco_dla_1x.pth converts with the same tool (tools/test.py
+# CONFIG ctdet_dla34_coco.pth; --tta: flip + multi-scale test).
+_base_ = 'mmdet::centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
+custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)
+model = dict(
+    # CenterNet normalises BGR images with its COCO statistics (no RGB conversion)
+    data_preprocessor=dict(
+        mean=[0.40789654 * 255, 0.44719302 * 255, 0.47026115 * 255],
+        std=[0.28863828 * 255, 0.27408164 * 255, 0.27809835 * 255],
+        bgr_to_rgb=False),
+    backbone=dict(
+        _delete_=True,
+        type='DLA',
+        arch='dla34',
+        out_indices=(2, 3, 4, 5),
+        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth',
+                      prefix='backbone.')),
+    neck=dict(_delete_=True, type='CenterNetDLANeck', in_channels=(64, 128, 256, 512),
+              use_dcn=True),
+    bbox_head=dict(in_channels=64, feat_channels=256))
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(
+        _delete_=True,
+        type='CocoDataset',
+        data_root='data/coco/',
+        ann_file='annotations/instances_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=32),
+        pipeline={{_base_.train_pipeline}}))
+optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4))
+max_epochs = 140
+train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+param_scheduler = [
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[90, 120],
+         gamma=0.1)
+]
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3,
+                    save_last=True))
+auto_scale_lr = dict(base_batch_size=128)

@@ -1,0 +1,3 @@
+from .centernet_dla_neck import CenterNetDLANeck
+
+__all__ = ['CenterNetDLANeck']

@@ -1,0 +1,152 @@
+"""CenterNet DLA-34 in MMDetection: the neck, conversion of CenterNet's ctdet checkpoints and
+equivalence with CenterNet's network.
+
+CenterNet's ``pose_dla_dcn.DLASeg`` is reproduced here functionally (F.conv2d /
+F.batch_norm / F.conv_transpose2d and mmcv's ``modulated_deform_conv2d`` - the op CenterNet's
+DCNv2 computes - on a CenterNet-layout state dict, built by the construction rules of
+CenterNet's ``DLAUp`` / ``IDAUp``), on top of timm's DLA backbone, independent of mmdla's
+modules.
+"""
+import pytest
+import torch
+import torch.nn.functional as F
+
+pytest.importorskip('mmdet')
+
+from mmdla import reference  # noqa: E402
+from mmdla.models.backbones.dla import arch_signature  # noqa: E402
+from tests.helpers import ROOT, build_config_model, load_tool, random_timm_dla  # noqa: E402
+
+dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
+CONFIG = 'centernet_dla34_coco'
+
+
+def centernet_steps(channels):
+    """CenterNet's DLAUp construction: per IDA step its out dim, input channels, factors."""
+    in_channels, scales = list(channels), [2**i for i in range(len(channels))]
+    steps = []
+    for i in range(len(channels) - 1):
+        j = -i - 2
+        steps.append((channels[j], list(in_channels[j:]), [s // scales[j] for s in scales[j:]]))
+        scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
+        in_channels[j + 1:] = [channels[j]] * len(in_channels[j + 1:])
+    return steps
+
+
+def random_bn(sd, prefix, c):
+    sd[f'{prefix}.weight'] = torch.rand(c) + 0.5
+    sd[f'{prefix}.bias'] = torch.randn(c) * 0.1
+    sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
+    sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
+    sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)
+
+
+def random_deform_conv(sd, prefix, cin, cout):
+    """CenterNet's DeformConv: conv (DCN: weight, bias, conv_offset_mask) + actf.0 (BN)."""
+    sd[f'{prefix}.conv.weight'] = torch.randn(cout, cin, 3, 3) * (1 / (9 * cin))**0.5
+    sd[f'{prefix}.conv.bias'] = torch.randn(cout) * 0.1
+    # offsets of about a pixel, masks around sigmoid(0): the deformation matters
+    sd[f'{prefix}.conv.conv_offset_mask.weight'] = torch.randn(27, cin, 3, 3) * 0.3 / (9 * cin)**0.5
+    sd[f'{prefix}.conv.conv_offset_mask.bias'] = torch.randn(27) * 0.5
+    random_bn(sd, f'{prefix}.actf.0', cout)
+
+
+def random_ida(sd, prefix, out_dim, in_chs, factors):
+    for k in range(1, len(in_chs)):
+        random_deform_conv(sd, f'{prefix}.proj_{k}', in_chs[k], out_dim)
+        random_deform_conv(sd, f'{prefix}.node_{k}', out_dim, out_dim)
+        f = factors[k]
+        sd[f'{prefix}.up_{k}.weight'] = torch.rand(out_dim, 1, 2 * f, 2 * f) * 0.5
+
+
+def centernet_state_dict(timm_model, num_classes=80, head_conv=256):
+    """Random CenterNet ctdet DLA-34 tensors: base (+ dead project), dla_up, ida_up, heads."""
+    sd = {f'base.{k}': v for k, v in timm_model.state_dict().items() if not k.startswith('fc.')}
+    for name, shape in arch_signature('dla34')[1].items():
+        sd[f'base.{name}'] = torch.randn(shape) if len(shape) else torch.tensor(3)
+    channels = [64, 128, 256, 512]
+    for i, step in enumerate(centernet_steps(channels)):
+        random_ida(sd, f'dla_up.ida_{i}', *step)
+    random_ida(sd, 'ida_up', 64, channels[:3], [1, 2, 4])
+    for head, out in (('hm', num_classes), ('wh', 2), ('reg', 2)):
+        sd[f'{head}.0.weight'] = torch.randn(head_conv, 64, 3, 3) * (1 / (9 * 64))**0.5
+        sd[f'{head}.0.bias'] = torch.randn(head_conv) * 0.1
+        sd[f'{head}.2.weight'] = torch.randn(out, head_conv, 1, 1) * (1 / head_conv)**0.5
+        sd[f'{head}.2.bias'] = torch.full((out, ), -2.19) if head == 'hm' else torch.zeros(out)
+    return sd
+
+
+def centernet_forward(timm_model, sd, x):
+    """CenterNet's DLASeg.forward (ctdet, down_ratio 4, last_level 5): hm (after sigmoid,
+    as the detector reads it), wh, reg."""
+    from mmcv.ops import modulated_deform_conv2d
+
+    def deform_conv(t, p):
+        out = F.conv2d(t, sd[f'{p}.conv.conv_offset_mask.weight'],
+                       sd[f'{p}.conv.conv_offset_mask.bias'], padding=1)
+        o1, o2, mask = torch.chunk(out, 3, dim=1)
+        t = modulated_deform_conv2d(t.contiguous(), torch.cat((o1, o2), 1).contiguous(),
+                                    torch.sigmoid(mask).contiguous(), sd[f'{p}.conv.weight'],
+                                    sd[f'{p}.conv.bias'], 1, 1, 1, 1, 1)
+        q = f'{p}.actf.0'
+        return F.relu(F.batch_norm(t, sd[f'{q}.running_mean'], sd[f'{q}.running_var'],
+                                   sd[f'{q}.weight'], sd[f'{q}.bias'], False, 0.0, 1e-5))
+
+    def ida_up(layers, startp, endp, p):  # in place, as CenterNet's IDAUp
+        for i in range(startp + 1, endp):
+            w = sd[f'{p}.up_{i - startp}.weight']
+            f = w.shape[-1] // 2
+            up = F.conv_transpose2d(deform_conv(layers[i], f'{p}.proj_{i - startp}'), w,
+                                    stride=f, padding=f // 2, groups=w.shape[0])
+            layers[i] = deform_conv(up + layers[i - 1], f'{p}.node_{i - startp}')
+
+    feats = [timm_model.base_layer(x)]
+    for i in range(6):
+        feats.append(getattr(timm_model, f'level{i}')(feats[-1]))
+    layers = feats[1:]  # levels 0..5
+    out = [layers[-1]]
+    for i in range(len(layers) - 2 - 1):  # DLAUp(startp=2)
+        ida_up(layers, len(layers) - i - 2, len(layers), f'dla_up.ida_{i}')
+        out.insert(0, layers[-1])
+    y = [out[i].clone() for i in range(3)]
+    ida_up(y, 0, 3, 'ida_up')
+
+    def head(name):
+        t = F.relu(F.conv2d(y[-1], sd[f'{name}.0.weight'], sd[f'{name}.0.bias'], padding=1))
+        return F.conv2d(t, sd[f'{name}.2.weight'], sd[f'{name}.2.bias'])
+    return head('hm').sigmoid(), head('wh'), head('reg')
+
+
+def test_neck_parameter_counts():
+    model = build_config_model(CONFIG)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(model.backbone) == reference.CENTERNET.backbone_params
+    assert count(model.neck) == reference.CENTERNET.neck_params
+    assert count(model.bbox_head) == reference.CENTERNET.head_params
+    assert count(model) == reference.CENTERNET.params
+
+
+def test_centernet_checkpoint_converts_and_matches_centernet(tmp_path):
+    torch.manual_seed(0)
+    timm_model = random_timm_dla('dla34')
+    sd = centernet_state_dict(timm_model)
+    count = sum(v.numel() for k, v in sd.items() if not k.endswith(
+        ('running_mean', 'running_var', 'num_batches_tracked')))
+    assert count == reference.CENTERNET.official_params  # CenterNet's own tensors
+    src = tmp_path / 'ctdet_coco_dla_1x.pth'
+    torch.save({'epoch': 140, 'state_dict': {f'module.{k}': v for k, v in sd.items()}}, src)
+    assert dla2mmdla.main([str(src), str(tmp_path / 'mm.pth')]) == 0
+    ckpt = torch.load(tmp_path / 'mm.pth', weights_only=True)
+    assert ckpt['meta']['task'] == 'detection' and ckpt['meta']['use_dcn'] is True
+    model = build_config_model(CONFIG)
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    x = torch.randn(1, 3, 512, 512)
+    with torch.no_grad():
+        expected = centernet_forward(timm_model, sd, x)
+        heatmap, wh, offset = (t[0] for t in model.bbox_head(model.extract_feat(x)))
+    errors = {name: (ours - ref).abs().max().item() for name, ours, ref in
+              zip(('heatmap', 'wh', 'offset'), (heatmap, wh, offset), expected)}
+    print(f'CenterNet DLA-34 (DCN) at 512x512, max abs difference: {errors}; scale: '
+          f'wh {expected[1].abs().max():.2f}, offset {expected[2].abs().max():.2f}')
+    assert heatmap.shape == (1, 80, 128, 128)
+    assert max(errors.values()) <= 1e-4
