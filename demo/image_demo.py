@@ -1,11 +1,13 @@
 #!/usr/bin/env python
-"""Segment one image with a DLA segmentation config + checkpoint and save a colour overlay.
+"""Run a DLA segmentation or detection config + checkpoint on one image and save a picture.
 
     python demo/image_demo.py IMG CONFIG CHECKPOINT --out-file overlay.png
-                              [--opacity 0.5] [--device cpu]
+                              [--opacity 0.5] [--score-thr 0.3] [--device cpu]
 
-The overlay blends the predicted classes' palette colours into the image and adds a legend
-(colour + name) of the classes present in the prediction, largest first.
+Segmentation (mmseg configs): the overlay blends the predicted classes' palette colours into
+the image and adds a legend (colour + name) of the classes present, largest first.
+Detection (mmdet configs, e.g. CenterNet DLA-34): the boxes scoring at least
+``--score-thr`` are drawn with their class names and scores.
 """
 import argparse
 import os
@@ -46,6 +48,22 @@ def overlay_with_legend(img_bgr, pred, classes, palette, opacity=0.5):
     return np.concatenate([canvas, panel], axis=1)
 
 
+def draw_detections(img_bgr, bboxes, labels, scores, classes, score_thr=0.3):
+    """Boxes (x1, y1, x2, y2) with 'class score' captions; returns (image, drawn count)."""
+    out = img_bgr.copy()
+    rng = np.random.RandomState(0)
+    colours = [tuple(int(c) for c in rng.randint(40, 230, 3)) for _ in classes]
+    keep = [i for i in np.argsort(-scores) if scores[i] >= score_thr]
+    scale = max(0.3, img_bgr.shape[0] / 600)
+    for i in keep:
+        x1, y1, x2, y2 = (int(round(v)) for v in bboxes[i])
+        colour = colours[int(labels[i])]
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, max(1, int(2 * scale)))
+        cv2.putText(out, f'{classes[int(labels[i])]} {scores[i]:.2f}', (x1, max(8, y1 - 2)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, colour, 1, cv2.LINE_AA)
+    return out, [str(classes[int(labels[i])]) for i in keep]
+
+
 @exit_on_input_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description='DLA segmentation demo')
@@ -54,6 +72,8 @@ def main(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out-file', default='overlay.png', help='output image')
     parser.add_argument('--opacity', type=float, default=0.5, help='overlay opacity 0..1')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='detection: lowest score of a drawn box')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     args = parser.parse_args(argv)
     if not osp.isfile(args.img):
@@ -64,18 +84,29 @@ def main(argv=None):
     if img is None:
         raise DataError(f"cannot decode image '{args.img}' (corrupt or not an image)")
     cfg = load_config(args.config)
-    if cfg.default_scope != 'mmseg':
-        raise ConfigInputError(f'{args.config} is not a segmentation config')
-
-    from mmseg.apis import inference_model
+    if cfg.default_scope == 'mmpretrain':
+        raise ConfigInputError(f'{args.config} is a classification config; the demo draws '
+                               'segmentation and detection results')
     model = init_model(cfg, args.checkpoint, device=args.device)  # strict load, fast path
-    meta = model.dataset_meta  # saved by training, else the config dataset's classes
+    classes = model.dataset_meta.get('classes')  # saved by training, else the dataset's
+    os.makedirs(osp.dirname(osp.abspath(args.out_file)), exist_ok=True)
+    if cfg.default_scope == 'mmdet':
+        from mmdet.apis import inference_detector
+        pred = inference_detector(model, img).pred_instances.cpu().numpy()
+        out, drawn = draw_detections(img, pred.bboxes, pred.labels, pred.scores,
+                                     classes or [str(i) for i in range(int(pred.labels.max()) + 1)],
+                                     args.score_thr)
+        cv2.imwrite(args.out_file, out)
+        print(f'image_demo: wrote {args.out_file} ({len(drawn)} boxes with score >= '
+              f'{args.score_thr}: {", ".join(drawn)})')
+        return
+    from mmseg.apis import inference_model
     result = inference_model(model, img)
     pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
-    classes = meta.get('classes') or [str(i) for i in range(int(pred.max()) + 1)]
-    palette = meta.get('palette') or np.random.RandomState(0).randint(0, 255, (len(classes), 3))
+    classes = classes or [str(i) for i in range(int(pred.max()) + 1)]
+    palette = model.dataset_meta.get('palette') or np.random.RandomState(0).randint(
+        0, 255, (len(classes), 3))
     out = overlay_with_legend(img, pred, classes, palette, args.opacity)
-    os.makedirs(osp.dirname(osp.abspath(args.out_file)), exist_ok=True)
     cv2.imwrite(args.out_file, out)
     present = ', '.join(str(classes[i]) for i in np.unique(pred) if i < len(classes))
     print(f'image_demo: wrote {args.out_file} ({pred.shape[0]}x{pred.shape[1]}; classes: '

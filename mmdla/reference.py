@@ -94,6 +94,23 @@ class DetectionFacts(NamedTuple):
 
 CENTERNET = DetectionFacts(19_675_892, 19_634_164, 15_229_104, 3_940_336, 464_724,
                            (36.3, 38.2, 40.7), (37.4, 39.2, 41.7))
+#: parameters of one deformable 3x3 conv's offset/mask conv (27 outputs) beyond the plain
+#: conv it generalises, for ``in_channels`` inputs
+def dcn_offset_params(in_channels: int) -> int:
+    return 27 * (9 * in_channels + 1)
+
+
+def centernet_params(num_classes: int, use_dcn: bool = True) -> int:
+    """Parameters of CenterNet DLA-34 (head_conv 256) for ``num_classes``; without DCN the
+    neck's 16 deformable convs (proj / node of ida_0, ida_1 x2, ida_2 x3, ida_up x2) lose
+    their offset convs."""
+    params = CENTERNET.params - (80 - num_classes) * (256 + 1)  # the hm head's last conv
+    if not use_dcn:
+        inputs = (512, 256) + (256, 128) * 2 + (128, 64) * 3 + (128, 64, 256, 64)
+        params -= sum(dcn_offset_params(c) for c in inputs)
+    return params
+
+
 #: CenterNet's COCO normalisation, of BGR 0-1 pixels (src/lib/datasets/dataset/coco.py)
 CENTERNET_MEAN_BGR = (0.40789654, 0.44719302, 0.47026115)
 CENTERNET_STD_BGR = (0.28863828, 0.27408164, 0.27809835)

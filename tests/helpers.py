@@ -89,6 +89,8 @@ def expected_params(config: Path) -> int:
     name = config.stem
     if name.startswith('centernet_dla34_coco'):  # 80 COCO classes (1x and 2x schedules)
         return reference.CENTERNET.params
+    if name == 'centernet_dla34_toy':  # 4 toy classes, plain convs in the neck
+        return reference.centernet_params(4, use_dcn=False)
     arch, _, task = name.partition('_')
     while arch + '_' + task.split('_')[0] in reference.IMAGENET:  # dla46_c_..., dla60x_c_...
         head, _, task = task.partition('_')
@@ -125,3 +127,25 @@ def per_class_iou(work_dir: Path) -> dict:
         elif ious and not line.startswith(('|', '+')):
             break
     return ious
+
+
+def official_dlaup_plan(channels):
+    """The official DLAUp construction (ucbdrive/dla, and CenterNet's copy of it): per IDA
+    step its output channels, input channels and up-sampling factors."""
+    in_channels, scales = list(channels), [2**i for i in range(len(channels))]
+    plan = []
+    for i in range(len(channels) - 1):
+        j = -i - 2
+        plan.append((channels[j], list(in_channels[j:]), [s // scales[j] for s in scales[j:]]))
+        scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
+        in_channels[j + 1:] = [channels[j]] * len(in_channels[j + 1:])
+    return plan
+
+
+def random_bn(sd, prefix, c):
+    """Random BN tensors (affine and running statistics) under ``prefix`` in ``sd``."""
+    sd[f'{prefix}.weight'] = torch.rand(c) + 0.5
+    sd[f'{prefix}.bias'] = torch.randn(c) * 0.1
+    sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
+    sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
+    sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)

@@ -15,30 +15,15 @@ pytest.importorskip('mmdet')
 
 from mmdla import reference  # noqa: E402
 from mmdla.models.backbones.dla import arch_signature  # noqa: E402
-from tests.helpers import ROOT, build_config_model, load_tool, random_timm_dla  # noqa: E402
+from tests.helpers import (build_config_model, load_tool, official_dlaup_plan,  # noqa: E402
+                           random_bn, random_timm_dla, run_and_expect_error)
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 CONFIG = 'centernet_dla34_coco'
 
 
-def centernet_steps(channels):
-    """CenterNet's DLAUp construction: per IDA step its out dim, input channels, factors."""
-    in_channels, scales = list(channels), [2**i for i in range(len(channels))]
-    steps = []
-    for i in range(len(channels) - 1):
-        j = -i - 2
-        steps.append((channels[j], list(in_channels[j:]), [s // scales[j] for s in scales[j:]]))
-        scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
-        in_channels[j + 1:] = [channels[j]] * len(in_channels[j + 1:])
-    return steps
 
 
-def random_bn(sd, prefix, c):
-    sd[f'{prefix}.weight'] = torch.rand(c) + 0.5
-    sd[f'{prefix}.bias'] = torch.randn(c) * 0.1
-    sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
-    sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
-    sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)
 
 
 def random_deform_conv(sd, prefix, cin, cout):
@@ -65,7 +50,7 @@ def centernet_state_dict(timm_model, num_classes=80, head_conv=256):
     for name, shape in arch_signature('dla34')[1].items():
         sd[f'base.{name}'] = torch.randn(shape) if len(shape) else torch.tensor(3)
     channels = [64, 128, 256, 512]
-    for i, step in enumerate(centernet_steps(channels)):
+    for i, step in enumerate(official_dlaup_plan(channels)):
         random_ida(sd, f'dla_up.ida_{i}', *step)
     random_ida(sd, 'ida_up', 64, channels[:3], [1, 2, 4])
     for head, out in (('hm', num_classes), ('wh', 2), ('reg', 2)):
@@ -150,3 +135,43 @@ def test_centernet_checkpoint_converts_and_matches_centernet(tmp_path):
           f'wh {expected[1].abs().max():.2f}, offset {expected[2].abs().max():.2f}')
     assert heatmap.shape == (1, 80, 128, 128)
     assert max(errors.values()) <= 1e-4
+
+
+def test_converter_names_what_does_not_fit(tmp_path, capsys):
+    torch.manual_seed(0)
+    sd = centernet_state_dict(random_timm_dla('dla34'))
+    del sd['ida_up.node_2.conv.weight']
+    sd['wh.2.weight'] = torch.zeros(3, 256, 1, 1)
+    torch.save({'epoch': 1, 'state_dict': sd}, tmp_path / 'broken.pth')
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'broken.pth'),
+                                           str(tmp_path / 'out.pth')], capsys)
+    assert 'CenterNet checkpoint does not match' in err
+    assert 'missing 1: ida_up.node_2.conv.weight' in err
+    assert 'wh_head.2.weight (3, 256, 1, 1) != (2, 256, 1, 1)' in err
+    assert not (tmp_path / 'out.pth').exists()
+
+
+@pytest.mark.parametrize('use_dcn', [True, False])
+def test_training_step_reaches_every_parameter(use_dcn):
+    """A loss step of the COCO config's model (DCN: mmcv's CPU kernels, forward and
+    backward) on an input that is not a multiple of 32."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    torch.manual_seed(0)
+    model = build_config_model(CONFIG)
+    if not use_dcn:
+        from mmdla.models import CenterNetDLANeck
+        model.neck = CenterNetDLANeck(use_dcn=False)
+    model.init_weights()
+    model.train()
+    sample = DetDataSample(metainfo=dict(img_shape=(96, 136), batch_input_shape=(96, 136)))
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 12., 60., 70.]]),
+                                       labels=torch.tensor([3]))
+    losses = model.loss(torch.randn(1, 3, 96, 136), [sample])
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert torch.isfinite(total)
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert no_grad == []
+    offsets = [p for n, p in model.named_parameters() if 'conv_offset' in n]
+    assert (len(offsets) > 0) == use_dcn

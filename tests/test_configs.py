@@ -9,7 +9,7 @@ CONFIGS = shipped_configs()
 
 
 def test_configs_are_found():
-    assert len(CONFIGS) == 34  # 10 ImageNet, 12 fine-grained, 8 segmentation, 2 toy, 2 CenterNet
+    assert len(CONFIGS) == 35  # 10 ImageNet, 12 fine-grained, 8 seg, 3 toy, 2 CenterNet COCO
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda p: p.stem)

@@ -15,7 +15,8 @@ from mmdla.errors import ConfigInputError
 from mmdla.models import DLA
 from mmdla.models.backbones.dla import arch_signature
 from mmdla.reference import DLA_UP
-from tests.helpers import load_tool, random_timm_dla, run_and_expect_error
+from tests.helpers import (load_tool, official_dlaup_plan, random_bn, random_timm_dla,
+                           run_and_expect_error)
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 
@@ -115,24 +116,8 @@ def test_bad_arguments_are_clear_errors():
 
 
 # ---------------------------------------------------------------- official reference
-def official_dlaup_plan(channels):
-    """The official DLAUp construction: per IDA step its out_dim, in_channels, up factors."""
-    in_channels, scales = list(channels), [2**i for i in range(len(channels))]
-    plan = []
-    for i in range(len(channels) - 1):
-        j = -i - 2
-        plan.append((channels[j], list(in_channels[j:]), [s // scales[j] for s in scales[j:]]))
-        scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
-        in_channels[j + 1:] = [channels[j]] * len(in_channels[j + 1:])
-    return plan
 
 
-def random_bn(sd, prefix, c):
-    sd[f'{prefix}.weight'] = torch.rand(c) + 0.5
-    sd[f'{prefix}.bias'] = torch.randn(c) * 0.1
-    sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
-    sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
-    sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)
 
 
 def official_dlaseg_state_dict(timm_model, arch, num_classes, down_ratio):

@@ -125,6 +125,10 @@ def test_classes_are_registered_by_decorator_in_every_library():
     assert TRANSFORMS.get('ColorJitter') is ColorJitter
     assert TRANSFORMS.get('PCALighting') is PCALighting
     assert CLS_TRANSFORMS.get('PCALighting') is PCALighting
+    from mmdet.registry import MODELS as DET_MODELS
+
+    from mmdla.models import CenterNetDLANeck
+    assert DET_MODELS.get('DLA') is DLA and DET_MODELS.get('CenterNetDLANeck') is CenterNetDLANeck
     sources = '\n'.join(p.read_text() for p in PACKAGE.rglob('*.py'))
     assert 'register(' not in sources.replace('.register_module(', '')
 
@@ -179,6 +183,24 @@ def test_works_without_mmpretrain():
 
 
 @pytest.mark.slow
+def test_works_without_mmdet():
+    out = run_without(['mmdet'], """
+        import mmdla
+        import mmdla.models
+        assert not hasattr(mmdla.models, 'CenterNetDLANeck')
+        from mmseg.registry import MODELS
+        assert MODELS.get('DLA') is mmdla.models.DLA
+        from mmdla.engine import load_config
+        from mmdla.errors import ConfigInputError
+        try:
+            load_config('configs/centernet_dla34_toy.py')
+        except ConfigInputError as exc:
+            print(exc)
+    """)
+    assert "mmdet is not installed: pip install 'mmdla[det]'" in out
+
+
+@pytest.mark.slow
 def test_backbone_works_without_either_library():
     out = run_without(['mmseg', 'mmpretrain'], """
         import torch
@@ -197,6 +219,7 @@ def test_version_and_license():
 
 
 @pytest.mark.parametrize('module', ['mmdla.models.backbones.dla',
+                                    'mmdla.models.necks.centernet_dla_neck',
                                     'mmdla.models.decode_heads.dla_up_head'])
 def test_docstring_examples_run(module):
     import doctest

@@ -39,6 +39,12 @@ def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Na
     return args
 
 
+def _missing_library(config: str, scope: str) -> str:
+    package = {'mmseg': 'mmsegmentation'}.get(scope, scope)
+    return (f'{config} is a {scope} config but {package} is not installed: '
+            f"pip install 'mmdla[{EXTRAS[scope]}]'")
+
+
 def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
                 work_dir: Optional[str] = None) -> Config:
     """Load ``config``, apply ``--cfg-options``, the launcher and the work dir
@@ -50,6 +56,11 @@ def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str =
     try:
         cfg = Config.fromfile(config)
     except Exception as exc:  # the config's own Python, base files, {{ }} substitutions
+        with open(config) as f:
+            text = f.read()
+        for scope in SUPPORTED_SCOPES:  # e.g. _base_ = 'mmdet::...' without mmdet
+            if f'{scope}::' in text and importlib.util.find_spec(scope) is None:
+                raise ConfigInputError(_missing_library(config, scope)) from None
         raise ConfigInputError(f"cannot parse config '{config}': {type(exc).__name__}: "
                                f'{str(exc).splitlines()[0]}') from None
     if cfg_options:
@@ -59,9 +70,7 @@ def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str =
         raise ConfigInputError(f"{config}: default_scope is {scope!r}; the mmdla tools run "
                                f'configs of {SUPPORTED_SCOPES}')
     if importlib.util.find_spec(scope) is None:
-        package = {'mmseg': 'mmsegmentation'}.get(scope, scope)
-        raise ConfigInputError(f'{config} is a {scope} config but {package} is not '
-                               f"installed: pip install 'mmdla[{EXTRAS[scope]}]'")
+        raise ConfigInputError(_missing_library(config, scope))
     check_model_wiring(cfg.get('model') or {})
     cfg.launcher = launcher
     if work_dir is not None:

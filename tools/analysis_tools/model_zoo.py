@@ -6,8 +6,8 @@
 
 Parameters and GMACs of the README tables are computed from the configs
 (``mmdla.utils.config_complexity``: 224x224 for the ImageNet configs, 1024x2048 for the
-Cityscapes configs); top-1 and file names of the released official weights, and every
-figure of docs/reference.md, come from :mod:`mmdla.reference`. The parts between
+Cityscapes configs, 512x512 for the CenterNet configs); top-1 and file names of the
+released official weights, and every figure of docs/reference.md, come from :mod:`mmdla.reference`. The parts between
 ``<!-- model-zoo:NAME -->`` and ``<!-- /model-zoo:NAME -->`` are generated.
 """
 import argparse
@@ -44,6 +44,39 @@ def segmentation_rows():
     return rows
 
 
+#: the CenterNet DLA-34 configs and the released CenterNet models they reproduce
+DET_CONFIGS = (('configs/centernet_dla34_coco.py', '1x', 'ctdet_coco_dla_1x.pth'),
+               ('configs/centernet_dla34_coco_2x.py', '2x', 'ctdet_coco_dla_2x.pth'))
+
+
+def detection_rows():
+    """(schedule, config, params, GMACs@512x512, released file) of the CenterNet configs;
+    MACs with the neck's deformable convs counted as the plain 3x3 convs they generalise
+    (the offset convs and the bilinear sampling are not counted)."""
+    from mmengine.config import Config
+    rows = []
+    for config, schedule, released in DET_CONFIGS:
+        params = config_complexity(osp.join(ROOT, config), (512, 512))['params']
+        cfg = Config.fromfile(osp.join(ROOT, config))
+        cfg.model.neck.use_dcn = False
+        cost = config_complexity(cfg, (512, 512))
+        rows.append((schedule, config, params, round(cost['macs'] / 1e9, 1), released))
+    return rows
+
+
+def detection_table(rows) -> str:
+    lines = ['| model | schedule | params | GMACs @512 | COCO val AP: no aug / flip / '
+             'multi-scale (CenterNet\'s weights*) | config | convert |',
+             '|---|---|---|---|---|---|---|']
+    for schedule, config, params, gmacs, released in rows:
+        ap = getattr(reference.CENTERNET, f'ap_{schedule}')
+        lines.append(f'| CenterNet DLA-34 (DCN) | {schedule} | {params:,} | {gmacs:.1f} | '
+                     f'{" / ".join(f"{v:.1f}" for v in ap)} | [config]({config}) | '
+                     f'`python tools/model_converters/dla2mmdla.py {released} '
+                     f'checkpoints/centernet_dla34_coco_{schedule}.pth` |')
+    return '\n'.join(lines)
+
+
 def released_file(arch: str) -> str:
     return f'{arch}-{reference.IMAGENET[arch].weights_hash}.pth'
 
@@ -68,42 +101,55 @@ def segmentation_table(rows) -> str:
     return '\n'.join(lines)
 
 
+def collection(name: str, data: str, architecture: str, title: str, url: str) -> list:
+    """The header of a mim metafile: one collection, then ``Models:``."""
+    return ['Collections:', f'  - Name: {name}', '    Metadata:', f'      Training Data: {data}',
+            f'      Architecture: [{architecture}]', '    Paper:', f'      Title: {title}',
+            f'      URL: {url}', 'Models:']
+
+
+def model_entry(name: str, in_collection: str, gmacs: float, params: int) -> list:
+    return [f'  - Name: {name}', f'    In Collection: {in_collection}', '    Metadata:',
+            f'      FLOPs: {int(round(gmacs * 1e9))}', f'      Parameters: {params}',
+            '    Results:']
+
+
+DLA_PAPER = ('Deep Layer Aggregation', 'https://arxiv.org/abs/1707.06484')
+
+
 def metafile(task: str, rows) -> str:
     """A mim metafile (YAML) for the rows of one task."""
     if task == 'classification':
-        lines = ['Collections:', '  - Name: DLA', '    Metadata:',
-                 '      Training Data: ImageNet-1k',
-                 '      Architecture: [Deep Layer Aggregation, IDA, HDA]',
-                 '    Paper:', '      Title: Deep Layer Aggregation',
-                 '      URL: https://arxiv.org/abs/1707.06484', 'Models:']
+        lines = collection('DLA', 'ImageNet-1k', 'Deep Layer Aggregation, IDA, HDA', *DLA_PAPER)
         for arch, config, params, gmacs in rows:
-            lines += [f'  - Name: {arch}_imagenet', '    In Collection: DLA', '    Metadata:',
-                      f'      FLOPs: {int(round(gmacs * 1e9))}', f'      Parameters: {params}',
-                      '    Results:', '      - Task: Image Classification',
-                      '        Dataset: ImageNet-1k', '        Metrics:',
-                      f'          Top 1 Accuracy: {reference.IMAGENET[arch].top1}',
-                      f'    Config: {config}',
-                      '    Converted From:',
-                      '      Weights: ' + reference.WEIGHTS_URL.format(
-                          arch=arch, hash=reference.IMAGENET[arch].weights_hash),
-                      '      Code: https://github.com/ucbdrive/dla']
+            lines += model_entry(f'{arch}_imagenet', 'DLA', gmacs, params) + [
+                '      - Task: Image Classification', '        Dataset: ImageNet-1k',
+                '        Metrics:', f'          Top 1 Accuracy: {reference.IMAGENET[arch].top1}',
+                f'    Config: {config}', '    Converted From:',
+                '      Weights: ' + reference.WEIGHTS_URL.format(
+                    arch=arch, hash=reference.IMAGENET[arch].weights_hash),
+                '      Code: https://github.com/ucbdrive/dla']
+    elif task == 'detection':
+        lines = collection('CenterNet-DLA', 'COCO', 'Deep Layer Aggregation, CenterNet, DCNv2',
+                           'Objects as Points', 'https://arxiv.org/abs/1904.07850')
+        for schedule, config, params, gmacs, released in rows:
+            ap = getattr(reference.CENTERNET, f'ap_{schedule}')
+            lines += model_entry(f'centernet_dla34_coco_{schedule}', 'CenterNet-DLA', gmacs,
+                                 params) + [
+                '      - Task: Object Detection', '        Dataset: COCO', '        Metrics:',
+                f'          box AP: {ap[0]}', f'    Config: {config}', '    Converted From:',
+                f'      Weights: {released}', '      Code: https://github.com/xingyizhou/CenterNet']
     else:
-        lines = ['Collections:', '  - Name: DLA-Up', '    Metadata:',
-                 '      Training Data: Cityscapes',
-                 '      Architecture: [Deep Layer Aggregation, DLA-Up]',
-                 '    Paper:', '      Title: Deep Layer Aggregation',
-                 '      URL: https://arxiv.org/abs/1707.06484', 'Models:']
+        lines = collection('DLA-Up', 'Cityscapes', 'Deep Layer Aggregation, DLA-Up', *DLA_PAPER)
         for arch, config, params, gmacs in rows:
-            lines += [f'  - Name: {arch}up_cityscapes', '    In Collection: DLA-Up',
-                      '    Metadata:', f'      FLOPs: {int(round(gmacs * 1e9))}',
-                      f'      Parameters: {params}', '    Results:',
-                      '      - Task: Semantic Segmentation', '        Dataset: Cityscapes',
-                      '        Metrics: {}', f'    Config: {config}']
+            lines += model_entry(f'{arch}up_cityscapes', 'DLA-Up', gmacs, params) + [
+                '      - Task: Semantic Segmentation', '        Dataset: Cityscapes',
+                '        Metrics: {}', f'    Config: {config}']
     return '\n'.join(lines) + '\n'
 
 
 MODEL_INDEX = 'Import:\n  - configs/metafile_classification.yml\n' \
-              '  - configs/metafile_segmentation.yml\n'
+              '  - configs/metafile_segmentation.yml\n  - configs/metafile_detection.yml\n'
 
 
 def _short(value):
@@ -151,11 +197,12 @@ def replace_marked(text: str, path: str, name: str, table: str) -> str:
 
 def generated_files():
     """{path: text} of every generated file (README and docs with their tables replaced)."""
-    cls_rows, seg_rows = classification_rows(), segmentation_rows()
+    cls_rows, seg_rows, det_rows = classification_rows(), segmentation_rows(), detection_rows()
     readme_path = osp.join(ROOT, 'README.md')
     readme = open(readme_path).read()
     for name, table in [('classification', classification_table(cls_rows)),
-                        ('segmentation', segmentation_table(seg_rows))]:
+                        ('segmentation', segmentation_table(seg_rows)),
+                        ('detection', detection_table(det_rows))]:
         readme = replace_marked(readme, 'README.md', name, table)
     docs_path = osp.join(ROOT, 'docs', 'reference.md')
     docs = open(docs_path).read()
@@ -168,6 +215,7 @@ def generated_files():
             metafile('classification', cls_rows),
         osp.join(ROOT, 'configs', 'metafile_segmentation.yml'):
             metafile('segmentation', seg_rows),
+        osp.join(ROOT, 'configs', 'metafile_detection.yml'): metafile('detection', det_rows),
         osp.join(ROOT, 'model-index.yml'): MODEL_INDEX,
     }
 

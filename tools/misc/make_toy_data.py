@@ -3,11 +3,18 @@
 
     python tools/misc/make_toy_data.py data/toy [--seed 0] [--num-train 48] [--num-val 16]
     python tools/misc/make_toy_data.py data/toy_cls --task cls [--num-train 64 --num-val 16]
+    python tools/misc/make_toy_data.py data/toy_det --task det [--num-train 48 --num-val 16]
 
 ``--task seg`` (default): street scenes in Cityscapes layout, described below.
 ``--task cls``: ImageNet-style folders ``OUT/{train,val}/CLASS/NNNN.png`` of 64x64 images
 of four texture classes (``disc``, ``hstripes``, ``vstripes``, ``checker``) with random
 colours, sizes, phases and noise; ``--num-train`` / ``--num-val`` are per class.
+``--task det``: the same street scenes with COCO-format boxes of their objects (car, person,
+traffic sign, traffic light): ``OUT/images/{train,val}/NNNNNN.png`` and
+``OUT/annotations/instances_{train,val}.json``. A box spans the *visible* pixels of one
+object (a car's body, windows and wheels; a pedestrian's torso and head; one sign or light)
+after everything drawn in front of it; objects with fewer than 12 visible pixels or a side
+under 3 pixels are left out (``iscrowd`` 0, ``area`` = visible pixels).
 
 Street scenes:
 Writes ``OUT/leftImg8bit/{train,val}/toycity/toycity_NNNNNN_000019_leftImg8bit.png`` and
@@ -52,20 +59,28 @@ def _texture(rng, shape, scale, amplitude):
 
 
 class Scene:
-    """An image (BGR uint8) and its label map, painted back to front."""
+    """An image (BGR uint8), its label map and its object-instance map, painted back to
+    front (instance 0: no object; ``instances`` maps an id to its trainId)."""
 
     def __init__(self, rng, height, width):
         self.rng, self.h, self.w = rng, height, width
         self.img = np.zeros((height, width, 3), np.float32)
         self.label = np.full((height, width), IGNORE, np.uint8)
+        self.instance = np.zeros((height, width), np.int32)
+        self.instances = {}
 
-    def paint(self, mask, label, colour, texture=0.0, scale=8):
+    def new_instance(self, label) -> int:
+        self.instances[len(self.instances) + 1] = label
+        return len(self.instances)
+
+    def paint(self, mask, label, colour, texture=0.0, scale=8, instance=0):
         if not mask.any():
             return
         tex = _texture(self.rng, (self.h, self.w), scale, texture)[..., None] if texture else 0
         colour_img = np.asarray(colour, np.float32)[None, None, :] + tex
         self.img[mask] = np.broadcast_to(colour_img, self.img.shape)[mask]
         self.label[mask] = label
+        self.instance[mask] = instance  # whatever is painted over an object hides it
 
     def mask(self, draw):
         """A boolean mask drawn by ``draw(canvas)`` (cv2 calls with colour 1)."""
@@ -157,18 +172,22 @@ def draw_scene(rng, height, width):
         size = max(4, int(thick * 2.5))
         if rng.random() < 0.5:
             sign = s.mask(lambda c: cv2.circle(c, (px, top), size, 1, -1))
-            s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5)
+            s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5,
+                    instance=s.new_instance(SIGN))
         else:
             light = s.mask(lambda c: cv2.rectangle(
                 c, (px - size // 2, top), (px + size // 2, top + 2 * size), 1, -1))
-            s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5)
+            instance = s.new_instance(LIGHT)
+            s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5, instance=instance)
             dot = s.mask(lambda c: cv2.circle(c, (px, top + size // 2), max(1, size // 3), 1, -1))
-            s.paint(dot, LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60))
+            s.paint(dot, LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60),
+                    instance=instance)
         if rng.random() < 0.4:
             sy = int(top + (py_bottom - top) * rng.uniform(0.3, 0.5))
             plate = s.mask(lambda c: cv2.rectangle(
                 c, (px - size, sy - size // 2), (px + size, sy + size // 2), 1, -1))
-            s.paint(plate, SIGN, _jitter(rng, (200, 200, 200), 40), 5)
+            s.paint(plate, SIGN, _jitter(rng, (200, 200, 200), 40), 5,
+                    instance=s.new_instance(SIGN))
 
     # cars on the road, smaller towards the horizon
     for _ in range(rng.integers(1, 5)):
@@ -178,15 +197,16 @@ def draw_scene(rng, height, width):
         cx = int(vanish_x + (rng.uniform(-0.9, 0.9)) * (w * 0.5) * depth)
         body = s.mask(lambda c: cv2.rectangle(c, (cx - cw // 2, cy - ch), (cx + cw // 2, cy),
                                               1, -1))
+        car = s.new_instance(CAR)
         s.paint(body, CAR, _jitter(rng, tuple(int(v) for v in rng.integers(20, 235, 3)), 10),
-                8, 4)
+                8, 4, instance=car)
         glass = s.mask(lambda c: cv2.rectangle(
             c, (cx - cw // 3, cy - ch + 2), (cx + cw // 3, cy - ch // 2), 1, -1))
-        s.paint(glass, CAR, _jitter(rng, (80, 60, 50), 20), 5)
+        s.paint(glass, CAR, _jitter(rng, (80, 60, 50), 20), 5, instance=car)
         r = max(2, ch // 5)
         for wx in (cx - cw // 3, cx + cw // 3):
             wheel = s.mask(lambda c: cv2.circle(c, (wx, cy), r, 1, -1))
-            s.paint(wheel, CAR, (20, 20, 20), 3)
+            s.paint(wheel, CAR, (20, 20, 20), 3, instance=car)
 
     # pedestrians on the sidewalk
     for _ in range(rng.integers(1, 5)):
@@ -196,9 +216,11 @@ def draw_scene(rng, height, width):
         px = int(rng.choice([rng.integers(0, w // 5), rng.integers(4 * w // 5, w)]))
         torso = s.mask(lambda c: cv2.ellipse(c, (px, py - ph // 2), (max(3, ph // 5), ph // 2),
                                              0, 0, 360, 1, -1))
-        s.paint(torso, PERSON, _jitter(rng, tuple(int(v) for v in rng.integers(30, 200, 3)), 10), 6)
+        person = s.new_instance(PERSON)
+        s.paint(torso, PERSON, _jitter(rng, tuple(int(v) for v in rng.integers(30, 200, 3)), 10), 6,
+                instance=person)
         head = s.mask(lambda c: cv2.circle(c, (px, py - ph), max(2, ph // 7), 1, -1))
-        s.paint(head, PERSON, _jitter(rng, (120, 150, 200), 20))
+        s.paint(head, PERSON, _jitter(rng, (120, 150, 200), 20), instance=person)
 
     # ego vehicle (ignore), then global appearance changes
     if rng.random() < 0.7:
@@ -206,7 +228,25 @@ def draw_scene(rng, height, width):
         s.paint(ego, IGNORE, _jitter(rng, (30, 30, 35), 10), 4)
     img = s.img * rng.uniform(0.7, 1.3) + rng.normal(0, 8, s.img.shape)
     img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (3, 3), 0.6)
-    return img, s.label
+    return img, s.label, visible_boxes(s)
+
+
+#: the toy detection classes (COCO category id = position + 1) and their trainIds
+DET_CLASSES = (('car', CAR), ('person', PERSON), ('traffic sign', SIGN),
+               ('traffic light', LIGHT))
+
+
+def visible_boxes(scene, min_pixels=12, min_side=3):
+    """[(x, y, w, h, trainId, visible pixels)] of the objects still visible in ``scene``."""
+    boxes = []
+    for instance, label in scene.instances.items():
+        ys, xs = np.nonzero(scene.instance == instance)
+        if len(xs) < min_pixels:
+            continue
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        if min(x1 - x0, y1 - y0) >= min_side:
+            boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0), label, len(xs)))
+    return boxes
 
 
 def write_split(out_dir, split, count, seed_offset, seed, size):
@@ -216,7 +256,7 @@ def write_split(out_dir, split, count, seed_offset, seed, size):
     os.makedirs(ann_dir, exist_ok=True)
     for i in range(count):
         rng = np.random.default_rng([seed, seed_offset + i])
-        img, label = draw_scene(rng, *size)
+        img, label, _ = draw_scene(rng, *size)
         stem = f'toycity_{seed_offset + i:06d}_000019'
         cv2.imwrite(osp.join(img_dir, f'{stem}_leftImg8bit.png'), img)
         cv2.imwrite(osp.join(ann_dir, f'{stem}_gtFine_labelTrainIds.png'), label)
@@ -256,15 +296,40 @@ def write_cls_split(out_dir, split, per_class, seed_offset, seed):
             cv2.imwrite(osp.join(folder, f'{i:04d}.png'), draw_texture(rng, name))
 
 
+def write_det_split(out_dir, split, count, seed_offset, seed, size):
+    """Scenes as in write_split (same seeds: the same images) with COCO boxes."""
+    import json
+    img_dir = osp.join(out_dir, 'images', split)
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    category = {train_id: k + 1 for k, (_, train_id) in enumerate(DET_CLASSES)}
+    images, annotations = [], []
+    for i in range(count):
+        rng = np.random.default_rng([seed, seed_offset + i])
+        img, _, boxes = draw_scene(rng, *size)
+        name = f'{seed_offset + i:06d}.png'
+        cv2.imwrite(osp.join(img_dir, name), img)
+        images.append(dict(id=i + 1, file_name=name, height=size[0], width=size[1]))
+        for x, y, w, h, label, area in boxes:
+            annotations.append(dict(id=len(annotations) + 1, image_id=i + 1,
+                                    category_id=category[label], bbox=[x, y, w, h],
+                                    area=area, iscrowd=0))
+    categories = [dict(id=k + 1, name=name) for k, (name, _) in enumerate(DET_CLASSES)]
+    with open(osp.join(out_dir, 'annotations', f'instances_{split}.json'), 'w') as f:
+        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
+    return len(annotations)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Synthetic toy datasets')
     parser.add_argument('out_dir', help='output root, e.g. data/toy')
-    parser.add_argument('--task', choices=['seg', 'cls'], default='seg')
+    parser.add_argument('--task', choices=['seg', 'cls', 'det'], default='seg')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, help='seg: 48 scenes; cls: 64 per class')
-    parser.add_argument('--num-val', type=int, help='seg: 16 scenes; cls: 16 per class')
+    parser.add_argument('--num-train', type=int,
+                        help='seg / det: 48 scenes; cls: 64 per class')
+    parser.add_argument('--num-val', type=int, help='seg / det: 16 scenes; cls: 16 per class')
     parser.add_argument('--size', type=int, nargs=2, default=[128, 256], metavar=('H', 'W'),
-                        help='seg scene size')
+                        help='seg / det scene size')
     args = parser.parse_args(argv)
     if args.task == 'cls':
         num_train = 64 if args.num_train is None else args.num_train
@@ -278,6 +343,13 @@ def main(argv=None):
         parser.error('--size must be at least 32 x 32')
     num_train = 48 if args.num_train is None else args.num_train
     num_val = 16 if args.num_val is None else args.num_val
+    if args.task == 'det':
+        boxes = [write_det_split(args.out_dir, 'train', num_train, 0, args.seed, args.size),
+                 write_det_split(args.out_dir, 'val', num_val, 100000, args.seed, args.size)]
+        print(f'make_toy_data: wrote {num_train} train and {num_val} val scenes of '
+              f'{args.size[0]}x{args.size[1]} with {boxes[0]} / {boxes[1]} boxes of '
+              f'{len(DET_CLASSES)} classes to {args.out_dir} (seed {args.seed})')
+        return
     write_split(args.out_dir, 'train', num_train, 0, args.seed, args.size)
     write_split(args.out_dir, 'val', num_val, 100000, args.seed, args.size)
     print(f'make_toy_data: wrote {num_train} train and {num_val} val scenes of '
