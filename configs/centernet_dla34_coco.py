@@ -7,7 +7,7 @@
 # Backbone from ImageNet weights converted with
 #   python tools/model_converters/dla2mmdla.py dla34-ba72cf86.pth checkpoints/dla34_imagenet.pth
 # CenterNet's released ctdet_coco_dla_1x.pth converts with the same tool (tools/test.py
-# CONFIG ctdet_dla34_coco.pth; --tta: flip + multi-scale test).
+# CONFIG ctdet_dla34_coco.pth; --tta: CenterNet's flip + multi-scale test).
 _base_ = 'mmdet::centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
 custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)
 model = dict(
@@ -47,3 +47,21 @@ default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3,
                     save_last=True))
 auto_scale_lr = dict(base_batch_size=128)
+# CenterNet's test-time augmentation (tools/test.py --tta): scales 0.5-1.5, each with the
+# flip test (averaged heatmaps and sizes), scales merged by soft-NMS
+tta_model = dict(_delete_=True, type='CenterNetTTAModel', flip=True)
+tta_pipeline = [
+    dict(type='LoadImageFromFile', to_float32=True),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale_factor=s, keep_ratio=True)
+             for s in (0.5, 0.75, 1.0, 1.25, 1.5)],
+            [dict(type='RandomCenterCropPad', ratios=None, border=None, mean=[0, 0, 0],
+                  std=[1, 1, 1], to_rgb=True, test_mode=True,
+                  test_pad_mode=['logical_or', 31], test_pad_add_pix=1)],
+            [dict(type='LoadAnnotations', with_bbox=True)],
+            [dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
+                                                   'img_shape', 'scale_factor', 'border'))]
+        ])
+]

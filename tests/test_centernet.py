@@ -15,7 +15,7 @@ pytest.importorskip('mmdet')
 
 from mmdla import reference  # noqa: E402
 from mmdla.models.backbones.dla import arch_signature  # noqa: E402
-from tests.helpers import (build_config_model, load_tool, official_dlaup_plan,  # noqa: E402
+from tests.helpers import (ROOT, build_config_model, load_tool, official_dlaup_plan,  # noqa: E402
                            random_bn, random_timm_dla, run_and_expect_error)
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
@@ -175,3 +175,62 @@ def test_training_step_reaches_every_parameter(use_dcn):
     assert no_grad == []
     offsets = [p for n, p in model.named_parameters() if 'conv_offset' in n]
     assert (len(offsets) > 0) == use_dcn
+
+
+def test_init_model_optimised_detector_equals_plain(tmp_path):
+    """mmdla.apis.init_model on a detector (BN folded into the neck's and backbone's convs):
+    the heads' outputs of the plain model within 1e-4 relative."""
+    from mmdla.apis import init_model
+    from tests.test_fast_defaults import randomise_bn_
+    torch.manual_seed(0)
+    model = randomise_bn_(build_config_model('centernet_dla34_toy'))
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'toy.pth')
+    config = str(ROOT / 'configs' / 'centernet_dla34_toy.py')
+    fast = init_model(config, str(tmp_path / 'toy.pth'))
+    plain = init_model(config, str(tmp_path / 'toy.pth'), optimize=False)
+    assert tuple(fast.dataset_meta['classes']) == ('car', 'person', 'traffic sign',
+                                                  'traffic light')  # the config's metainfo
+    x = torch.randn(1, 3, 128, 256)
+    with torch.no_grad():
+        ours = [t[0] for t in fast.bbox_head(fast.extract_feat(x))]
+        ref = [t[0] for t in plain.bbox_head(plain.extract_feat(x))]
+    errors = [((a - b).abs().max() / b.abs().max()).item() for a, b in zip(ours, ref)]
+    print(f'detector init_model vs plain (heatmap, wh, offset): {errors}')
+    assert max(errors) < 1e-4
+
+
+def toy_view(model, shape=(96, 160), scale=1.0):
+    from mmdet.structures import DetDataSample
+    torch.manual_seed(1)
+    image = torch.randint(0, 255, (3, *shape), dtype=torch.uint8)
+    sample = DetDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, border=[0, shape[0],
+                                                                                    0, shape[1]],
+                                         scale_factor=(scale, scale), batch_input_shape=shape))
+    return dict(inputs=[image], data_samples=[sample])
+
+
+def test_centernet_tta_single_view_without_flip_is_the_plain_prediction():
+    from mmdla.models import CenterNetTTAModel
+    torch.manual_seed(0)
+    model = build_config_model('centernet_dla34_toy')
+    model.init_weights()
+    model.eval()
+    with torch.no_grad():  # scores around sigmoid(-2.19), no ties
+        model.bbox_head.heatmap_head[2].weight.mul_(1e-2)
+        expected = model.test_step(toy_view(model))[0].pred_instances
+        tta = CenterNetTTAModel(model, flip=False)
+        data = {k: [v] for k, v in toy_view(model).items()}  # one view
+        got = tta.test_step(data)[0].pred_instances
+        flipped = CenterNetTTAModel(model, flip=True).test_step(
+            {k: [v] for k, v in toy_view(model).items()})[0].pred_instances
+        views = {k: [v, w] for (k, v), w in zip(toy_view(model).items(),
+                                                toy_view(model).values())}
+        merged = CenterNetTTAModel(model, max_per_img=50).test_step(views)[0].pred_instances
+    def rows(i):  # detections as a set (order among equal scores is arbitrary)
+        table = torch.cat([i.scores[:, None], i.bboxes, i.labels[:, None].float()], 1)
+        for column in reversed(range(table.shape[1])):
+            table = table[table[:, column].argsort(stable=True)]
+        return table
+    assert torch.equal(rows(got), rows(expected))
+    assert len(flipped) == 100 and not torch.equal(flipped.scores, expected.scores)
+    assert len(merged) == 50 and bool((merged.scores[:-1] >= merged.scores[1:]).all())

@@ -59,6 +59,9 @@ def use_tta(cfg, flip: bool):
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
         raise ConfigInputError('--tta needs tta_model and tta_pipeline in the config')
     pipeline = cfg.tta_pipeline
+    if flip and cfg.default_scope == 'mmdet':
+        raise ConfigInputError('--tta-flip is for segmentation configs; the detection TTA '
+                               "(CenterNet's) already includes the flip test")
     if flip:
         tta = next((t for t in pipeline if t['type'] == 'TestTimeAug'), None)
         if tta is None:

@@ -63,14 +63,20 @@ def optimize_for_inference(model: nn.Module, compile: Union[bool, dict] = False)
 
 
 def _dataset_meta(cfg: Config, checkpoint_meta: dict) -> dict:
-    """Class names (and palette): saved in the checkpoint, else the config's test dataset's."""
+    """Class names (and palette): saved in the checkpoint, else the config's test dataset's
+    (its ``metainfo`` over the dataset class's ``METAINFO``)."""
     meta = (checkpoint_meta or {}).get('dataset_meta')
     if meta:
         return meta
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
     registry = importlib.import_module(f"{cfg.get('default_scope', 'mmseg')}.registry")
     dataset_cls = registry.DATASETS.get(dataset.get('type', '')) if dataset else None
-    return dict(getattr(dataset_cls, 'METAINFO', {}) or {})
+    meta = dict(getattr(dataset_cls, 'METAINFO', {}) or {})
+    override = dict(dataset.get('metainfo') or {})
+    if 'classes' in override and len(meta.get('palette', ())) != len(override['classes']):
+        meta.pop('palette', None)  # the class's palette is for its own classes
+    meta.update(override)
+    return meta
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,

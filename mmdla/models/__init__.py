@@ -10,5 +10,6 @@ if importlib.util.find_spec('mmseg') is not None:  # decode heads are mmseg modu
     __all__ += ['DLAUp', 'DLAUpHead', 'IDAUp', 'DLASegTTAModel']
 
 if importlib.util.find_spec('mmdet') is not None:  # the CenterNet neck is an mmdet module
+    from .detectors import CenterNetTTAModel  # noqa: F401
     from .necks import CenterNetDLANeck  # noqa: F401
-    __all__ += ['CenterNetDLANeck']
+    __all__ += ['CenterNetDLANeck', 'CenterNetTTAModel']

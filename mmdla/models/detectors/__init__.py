@@ -1,0 +1,3 @@
+from .centernet_tta import CenterNetTTAModel
+
+__all__ = ['CenterNetTTAModel']
