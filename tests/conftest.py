@@ -36,3 +36,14 @@ def _rebind_closed_log_streams():
             if isinstance(handler, logging.StreamHandler) and getattr(
                     handler.stream, 'closed', False):
                 handler.stream = sys.stdout  # (setStream would flush the closed one)
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """``init_model`` (like mmseg's and mmdet's) sets MMEngine's global default scope, e.g.
+    to mmdet; drop the scopes a test created so that tests do not depend on their order."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in [n for n in DefaultScope._instance_dict if n not in before]:
+        DefaultScope._instance_dict.pop(name)

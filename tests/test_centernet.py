@@ -234,3 +234,19 @@ def test_centernet_tta_single_view_without_flip_is_the_plain_prediction():
     assert torch.equal(rows(got), rows(expected))
     assert len(flipped) == 100 and not torch.equal(flipped.scores, expected.scores)
     assert len(merged) == 50 and bool((merged.scores[:-1] >= merged.scores[1:]).all())
+
+
+@pytest.mark.parametrize('arch,shape', [('dla60', (64, 96)), ('dla34', (33, 47))])
+def test_neck_with_other_archs_and_sizes(arch, shape):
+    """Any DLA arch with its level 2..5 channels; any input of at least 32x32."""
+    from mmdla.models import DLA, CenterNetDLANeck
+    backbone = DLA(arch, out_indices=(2, 3, 4, 5)).eval()
+    channels = DLA.arch_settings[arch]['channels'][2:]
+    neck = CenterNetDLANeck(in_channels=channels, use_dcn=False).eval()
+    with torch.no_grad():
+        out, = neck(backbone(torch.rand(1, 3, *shape)))
+    assert tuple(out.shape) == (1, channels[0], -(-shape[0] // 4), -(-shape[1] // 4))
+    from mmdla.errors import ConfigInputError
+    wrong = tuple(2 * c for c in channels)
+    with pytest.raises(ConfigInputError, match=r'in_channels .* do not fit the backbone'):
+        CenterNetDLANeck(in_channels=wrong, use_dcn=False)(backbone(torch.rand(1, 3, 64, 64)))

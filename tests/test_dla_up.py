@@ -37,10 +37,12 @@ def segmentor_cfg(arch, num_classes=19, down_ratio=2, **head):
 
 
 def build_segmentor(*args, **kwargs):
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    return MODELS.build(segmentor_cfg(*args, **kwargs))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(segmentor_cfg(*args, **kwargs))
 
 
 @pytest.mark.parametrize('arch', list(DLA_UP))
