@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 
 from mmdla.errors import ConfigInputError
 from mmdla.utils.allocator import tune_cpu_allocator
+from mmdla.utils.builders import build_in_scope
 from .checks import check_config_inputs, check_model_wiring
 from .distributed import setup_cpu_distributed
 
@@ -112,12 +113,8 @@ def require_gpu_for_amp() -> None:
 
 def build_tta_model(cfg: Config, tta_cfg: dict, module):
     """The config's TTA wrapper (e.g. ``DLASegTTAModel``) around an already built model."""
-    from mmengine.registry import DefaultScope
-    scope = cfg.get('default_scope')
-    registry = importlib.import_module(f'{scope}.registry').MODELS
     tta_cfg = {k: v for k, v in tta_cfg.items() if k != 'module'}
-    with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(dict(tta_cfg, module=module))
+    return build_in_scope(dict(tta_cfg, module=module), cfg.get('default_scope'))
 
 
 def runner_with_model(cfg: Config, model):

@@ -1,6 +1,6 @@
-from .builders import build_model_from_config
+from .builders import build_in_scope, build_model_from_config
 from .complexity import DEFAULT_SHAPES, config_complexity, model_complexity
 from .state_dict import Mismatch, summarise
 
-__all__ = ['build_model_from_config', 'DEFAULT_SHAPES', 'config_complexity',
+__all__ = ['build_in_scope', 'build_model_from_config', 'DEFAULT_SHAPES', 'config_complexity',
            'model_complexity', 'Mismatch', 'summarise']

@@ -35,6 +35,12 @@ def build_model_from_config(config, for_analysis: bool = True):
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     if for_analysis:
         model_cfg = _strip_for_analysis(model_cfg)
+    return build_in_scope(model_cfg, scope).eval()
+
+
+def build_in_scope(model_cfg: dict, scope: str):
+    """``MODELS.build(model_cfg)`` with the registry and default scope of library ``scope``
+    (mmseg, mmpretrain, mmdet), whatever the process' current default scope is."""
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(model_cfg).eval()
+        return registry.build(model_cfg)

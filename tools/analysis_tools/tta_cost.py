@@ -25,7 +25,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 
 from mmdla.apis import optimize_for_inference
-from mmdla.engine import load_config
+from mmdla.engine import build_tta_model, load_config
 from mmdla.errors import ConfigInputError, exit_on_input_error
 from mmdla.utils import build_model_from_config
 from mmdla.utils.allocator import tune_cpu_allocator
@@ -54,9 +54,8 @@ def main(argv=None):
                                'segmentation config has both)')
     tune_cpu_allocator()  # the default path of tools/test.py: init_model's optimisations
     segmentor = optimize_for_inference(build_model_from_config(cfg))
-    from mmseg.registry import MODELS
+    tta = build_tta_model(cfg, cfg.tta_model, segmentor).eval()
     with DefaultScope.overwrite_default_scope('mmseg'):
-        tta = MODELS.build(dict(cfg.tta_model, module=segmentor)).eval()
         with tempfile.TemporaryDirectory() as tmp:
             h, w = args.shape
             cv2.imwrite(osp.join(tmp, 'img.png'),
