@@ -155,7 +155,9 @@ def test_toy_detection_train_test_tta(tmp_path):
     run('tools/train.py', 'configs/centernet_dla34_toy.py', '--work-dir', work, *options)
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     metrics = {}
-    for name, extra in [('single', []), ('plain', ['--no-optimize']), ('tta', ['--tta'])]:
+    single_extra = ['--show-dir', tmp_path / 'vis', '--out', tmp_path / 'det.pkl']
+    for name, extra in [('single', single_extra), ('plain', ['--no-optimize']),
+                        ('tta', ['--tta'])]:
         run('tools/test.py', 'configs/centernet_dla34_toy.py', checkpoint, '--work-dir',
             work / name, *extra, *options)
         metrics[name] = json.loads((work / name / 'metrics.json').read_text())
@@ -166,6 +168,8 @@ def test_toy_detection_train_test_tta(tmp_path):
     assert metrics['plain']['coco/bbox_mAP'] == pytest.approx(
         metrics['single']['coco/bbox_mAP'], abs=0.005)  # BN folded: the same detections
     assert metrics['tta']['coco/bbox_mAP'] >= 0.12
+    assert len(glob.glob(str(tmp_path / 'vis/*.png'))) == 16  # --show-dir: every val image
+    assert len(pickle.loads((tmp_path / 'det.pkl').read_bytes())) == 16  # --out
 
     out = run('demo/image_demo.py', data / 'images/val/100003.png',
               'configs/centernet_dla34_toy.py', checkpoint, '--out-file', tmp_path / 'det.png')

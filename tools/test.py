@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Evaluate a checkpoint of a segmentation (mmseg) or classification (mmpretrain) config.
+"""Evaluate a checkpoint of a segmentation (mmseg), classification (mmpretrain) or detection
+(mmdet) config.
 
     python tools/test.py CONFIG CHECKPOINT [--tta [--tta-flip]] [--out DIR_OR_FILE]
                          [--show] [--show-dir DIR] [--work-dir DIR]
@@ -13,8 +14,8 @@ plain model). ``--compile`` adds ``torch.compile``; ``--amp`` runs in mixed prec
 ``--tta`` runs the config's ``tta_model`` on its ``tta_pipeline``; for the DLA segmentation
 configs that is the paper's multi-scale test (scales 0.5, 0.75, 1, 1.25, 1.5; per-scale
 log-softmax resized to the image and summed; no flip unless ``--tta-flip``).
-``--out``: segmentation - a directory for the predicted label maps; classification - a
-pickle file of the predictions. ``--show-dir``: where to draw predictions.
+``--out``: segmentation - a directory for the predicted label maps; classification and
+detection - a pickle file of the predictions. ``--show-dir``: where to draw predictions.
 """
 import argparse
 import json
@@ -79,11 +80,13 @@ def visualize(cfg, args):
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise ConfigInputError('--show/--show-dir need default_hooks.visualization')
-    if cfg.default_scope == 'mmseg':
+    if cfg.default_scope in ('mmseg', 'mmdet'):
         hook['draw'] = True
-        hook['interval'] = 1  # every image (mmseg's default draws one in 50)
-        if args.show_dir:
+        hook['interval'] = 1  # every image (the default draws one in 50)
+        if args.show_dir and cfg.default_scope == 'mmseg':
             cfg.visualizer['save_dir'] = args.show_dir
+        elif args.show_dir:
+            hook['test_out_dir'] = args.show_dir
     else:  # mmpretrain
         hook['enable'] = True
         if args.show_dir:
