@@ -36,7 +36,7 @@ setup(
     install_requires=read_requirements('requirements/runtime.txt'),
     # The DLA backbone needs only mmengine + mmcv; each downstream library is an extra:
     # mmdla[seg] (DLA-Up, CamVid, segmentation tools), mmdla[cls] (classification),
-    # mmdla[det] (CenterNet DLA-34 in MMDetection).
+    # mmdla[det] (CenterNet DLA-34 in MMDetection), mmdla[deploy] (ONNX export + onnxruntime check).
     extras_require={
         'seg': read_requirements('requirements/seg.txt'),
         'cls': read_requirements('requirements/cls.txt'),
@@ -44,6 +44,7 @@ setup(
         'all': read_requirements('requirements/seg.txt')
         + read_requirements('requirements/cls.txt')
         + read_requirements('requirements/det.txt'),
+        'deploy': read_requirements('requirements/deploy.txt'),
         'tests': read_requirements('requirements/tests.txt'),
     },
     zip_safe=False,
