@@ -9,15 +9,19 @@ PNGs of the same file names; labels are 0..10 for the 11 classes and 11 for void
     OUT/img_dir/{train,val,test}/NAME.png   (copied, or symlinked with --link)
     OUT/ann_dir/{train,val,test}/NAME.png   (void 11 -> 255)
 
-Any label value other than 0..11 (and 255) is an error naming the file and the value.
+Any label value other than 0..11 (and 255) is an error naming the file and the value. A
+progress bar per split follows the conversion.
 """
 import argparse
 import os
 import os.path as osp
 import shutil
+import sys
+from functools import partial
 
 import cv2
 import numpy as np
+from mmengine.utils import track_progress
 
 from mmdla.errors import DataError, exit_on_input_error
 
@@ -41,6 +45,20 @@ def convert_label(path: str) -> np.ndarray:
     return out
 
 
+def convert_pair(name: str, dirs: tuple, link: bool) -> None:
+    """Convert the label ``name`` and copy (or link) its image; ``dirs``: the source image
+    and label directories and the output image and label directories."""
+    img_src, ann_src, img_out, ann_out = dirs
+    cv2.imwrite(osp.join(ann_out, name), convert_label(osp.join(ann_src, name)))
+    target = osp.join(img_out, name)
+    if link:
+        if osp.lexists(target):
+            os.remove(target)
+        os.symlink(osp.abspath(osp.join(img_src, name)), target)
+    else:
+        shutil.copyfile(osp.join(img_src, name), target)
+
+
 def convert(src: str, out: str, link: bool = False) -> dict:
     counts = {}
     for split in SPLITS:
@@ -59,15 +77,9 @@ def convert(src: str, out: str, link: bool = False) -> dict:
         img_out, ann_out = osp.join(out, 'img_dir', split), osp.join(out, 'ann_dir', split)
         os.makedirs(img_out, exist_ok=True)
         os.makedirs(ann_out, exist_ok=True)
-        for name in names:
-            cv2.imwrite(osp.join(ann_out, name), convert_label(osp.join(ann_src, name)))
-            target = osp.join(img_out, name)
-            if link:
-                if osp.lexists(target):
-                    os.remove(target)
-                os.symlink(osp.abspath(osp.join(img_src, name)), target)
-            else:
-                shutil.copyfile(osp.join(img_src, name), target)
+        print(f'camvid: {split} ({len(names)} images)')
+        track_progress(partial(convert_pair, dirs=(img_src, ann_src, img_out, ann_out),
+                               link=link), names, file=sys.stdout)
         counts[split] = len(names)
     return counts
 
