@@ -10,7 +10,8 @@ The tests check mmdla's models and configs against these numbers, the model-zoo 
   ``classify.py``) - exact layers, initialisation, released weights;
 * timm, github.com/huggingface/pytorch-image-models (``timm/models/dla.py``) - the same
   networks without the official code's dead modules, and the top-1 of the released
-  weights.
+  weights; also two DLAs with Res2Net blocks (S. Gao et al., "Res2Net: A New Multi-scale
+  Backbone Architecture", TPAMI 2021; code github.com/gasvn/Res2Net), :data:`TIMM_EXTRA`.
 
 Parameter counts were counted on the official and timm networks built with random
 weights; "clean" is a network without the official code's never-used ``project``
@@ -18,10 +19,10 @@ modules (= timm = mmdla).
 """
 from typing import Dict, NamedTuple, Optional, Tuple
 
-__all__ = ['ImageNetFacts', 'IMAGENET', 'SegmentationFacts', 'DLA_UP', 'WEIGHTS_URL',
-           'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE', 'CITYSCAPES_RECIPE',
-           'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'CITYSCAPES_MEAN',
-           'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params']
+__all__ = ['ImageNetFacts', 'IMAGENET', 'TimmFacts', 'TIMM_EXTRA', 'SegmentationFacts', 'DLA_UP',
+           'WEIGHTS_URL', 'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE',
+           'CITYSCAPES_RECIPE', 'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD',
+           'CITYSCAPES_MEAN', 'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params']
 
 
 class ImageNetFacts(NamedTuple):
@@ -49,6 +50,24 @@ IMAGENET: Dict[str, ImageNetFacts] = {
     'dla102x': ImageNetFacts(26_772_120, 26_309_272, 25_284_272, 5.848, 78.52, 'ad62be81'),
     'dla102x2': ImageNetFacts(41_745_048, 41_282_200, 40_257_200, 9.284, 79.45, '262837b6'),
     'dla169': ImageNetFacts(53_989_016, 53_389_720, 52_364_720, 11.558, 78.70, '0914e092'),
+}
+
+class TimmFacts(NamedTuple):
+    """A DLA that only timm publishes (no paper figure, no official checkpoint): parameters
+    of timm's classifier with 1000 classes (= mmdla's DLA + a 1000-class linear head), of
+    the backbone alone; GMACs (conv + linear) at 224x224. No top-1: timm's results tables
+    are not part of its package."""
+    params: int
+    backbone_params: int
+    gmacs: float
+
+
+#: timm's ``dla60_res2net`` / ``dla60_res2next``: DLA-60's levels and channels with Res2Net
+#: blocks (scale 4; base_width 28, 1 group / base_width 4, 8 groups). Apart from
+#: :data:`IMAGENET`, whose archs each have a config and the paper's figures.
+TIMM_EXTRA: Dict[str, TimmFacts] = {
+    'dla60_res2net': TimmFacts(20_848_072, 19_823_072, 4.123),
+    'dla60_res2next': TimmFacts(17_032_984, 16_007_984, 3.459),
 }
 
 #: where the official ImageNet weights were published (the host is often down; timm
@@ -150,6 +169,6 @@ TTA_SCALES: Tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5)
 
 def classifier_params(arch: str, num_classes: int) -> int:
     """Parameters of DLA ``arch`` + global pooling + a linear ``num_classes`` head."""
-    facts = IMAGENET[arch]
+    facts = IMAGENET[arch] if arch in IMAGENET else TIMM_EXTRA[arch]
     per_class = (facts.params - facts.backbone_params) // 1000  # fc: (C + 1) x 1000
     return facts.backbone_params + per_class * num_classes

@@ -16,6 +16,11 @@ two deliberate differences from the official code:
   convs round up, so inputs not divisible by 32 crash. ``ceil_mode=True`` makes both round
   up; for even sizes it is exactly the same operation, so multiples of 32 give identical
   numbers.
+
+Besides the paper's ten archs (:attr:`DLA.arch_settings`), timm's two DLAs with Res2Net
+blocks (Gao et al., "Res2Net: A New Multi-scale Backbone Architecture", TPAMI 2021) are
+built by :class:`Bottle2neck` (:attr:`DLA.timm_arch_settings`); their timm checkpoints load
+with the same key mapping as the other archs.
 """
 import difflib
 from functools import lru_cache
@@ -134,7 +139,65 @@ class BottleneckX(Bottleneck):
         return out_channels * cardinality // 32
 
 
-BLOCKS = {'basic': BasicBlock, 'bottleneck': Bottleneck, 'bottleneckx': BottleneckX}
+class Bottle2neck(_CheckpointedBlock):
+    """Res2Net bottleneck (timm's ``DlaBottle2neck``): multi-scale 3x3 convs on splits.
+
+    conv1x1-BN-ReLU to ``scale`` splits of ``width`` channels (``width`` =
+    ``(out_channels * base_width // 64) * cardinality // 2``). Split ``i < scale - 1`` goes
+    through its own conv3x3(stride, groups=cardinality)-BN-ReLU, after adding the previous
+    split's output (hierarchical residual connections); the last split is passed on as is.
+    With ``stride > 1`` there are no hierarchical additions (the splits differ in size from
+    the outputs) and the last split is average-pooled (3x3, ``stride``, padding 1) instead.
+    The concatenated splits go through conv1x1-BN (+residual) ReLU.
+
+    Tensor names are timm's (``conv1``, ``bn1``, ``convs.i``, ``bns.i``, ``conv3``, ``bn3``).
+    Shapes: (N, in_channels, H, W) -> (N, out_channels, ceil(H/s), ceil(W/s)).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
+                 cardinality: int = 1, base_width: int = 64, scale: int = 4,
+                 conv_cfg: Optional[dict] = None, norm_cfg: dict = dict(type='BN'),
+                 with_cp: bool = False, init_cfg=None):
+        super().__init__(with_cp, init_cfg)
+        width = self.mid_channels(out_channels, cardinality, base_width)
+        self.width = width
+        self.scale = scale
+        self.stride = stride
+        self.conv1 = _conv(in_channels, width * scale, 1, conv_cfg=conv_cfg)
+        self.bn1 = _norm(norm_cfg, width * scale)
+        num_convs = max(1, scale - 1)  # scale 1: one conv on the single split
+        self.convs = nn.ModuleList(
+            _conv(width, width, 3, stride, groups=cardinality, conv_cfg=conv_cfg)
+            for _ in range(num_convs))
+        self.bns = nn.ModuleList(_norm(norm_cfg, width) for _ in range(num_convs))
+        # count_include_pad (the default) as timm: border pixels average in the zero padding
+        self.pool = (nn.AvgPool2d(3, stride, padding=1)
+                     if stride > 1 and scale > 1 else None)
+        self.conv3 = _conv(width * scale, out_channels, 1, conv_cfg=conv_cfg)
+        self.bn3 = _norm(norm_cfg, out_channels)
+
+    @staticmethod
+    def mid_channels(out_channels: int, cardinality: int, base_width: int = 64) -> int:
+        """Channels of one split (timm: ``floor(out * base_width / 64) * cardinality // 2``;
+        integer arithmetic here, the same for every width timm builds)."""
+        return out_channels * base_width // 64 * cardinality // 2
+
+    def _residual_branch(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        splits = torch.split(out, self.width, 1)
+        outs = []
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            sp = splits[i] if i == 0 or self.stride > 1 else outs[-1] + splits[i]
+            outs.append(self.relu(bn(conv(sp))))
+        if self.scale > 1:
+            outs.append(splits[-1] if self.pool is None else self.pool(splits[-1]))
+        return self.bn3(self.conv3(torch.cat(outs, 1)))
+
+
+BLOCKS = {'basic': BasicBlock, 'bottleneck': Bottleneck, 'bottleneckx': BottleneckX,
+          'bottle2neck': Bottle2neck}
+#: block arguments beyond ``cardinality`` that an arch may set, per block type
+BLOCK_ARGS = {'bottle2neck': dict(base_width=64, scale=4)}  # timm's DLA defaults
 
 
 class Root(BaseModule):
@@ -170,13 +233,15 @@ class Tree(BaseModule):
 
     Args:
         levels: depth of the tree.
-        block: block class (:class:`BasicBlock`, :class:`Bottleneck`, :class:`BottleneckX`).
+        block: block class (:class:`BasicBlock`, :class:`Bottleneck`, :class:`BottleneckX`,
+            :class:`Bottle2neck`).
         in_channels / out_channels: channels in and out.
         stride: down-sampling of the tree (first block strided, max-pooled residual).
         level_root: feed the down-sampled tree input into the root (IDA across levels).
         root_dim: input channels of the root (0: ``2 * out_channels``).
         residual_root: residual connection in the roots.
-        block_kwargs: cardinality / conv_cfg / norm_cfg / with_cp for the blocks.
+        block_kwargs: cardinality / with_cp (and base_width / scale of
+            :class:`Bottle2neck`) for the blocks.
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride)).
     """
@@ -236,21 +301,31 @@ class Tree(BaseModule):
 def parse_arch(arch: Union[str, dict]) -> dict:
     """Look up / validate an arch name or a custom arch dict; return a complete dict."""
     if isinstance(arch, str):
-        if arch not in DLA.arch_settings:
-            close = difflib.get_close_matches(arch, DLA.arch_settings, n=1)
+        archs = DLA.all_arch_settings()
+        if arch not in archs:
+            close = difflib.get_close_matches(arch, archs, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ''
             raise ArchError(f"Unknown DLA arch '{arch}'.{hint} Valid archs: "
-                            f"{', '.join(DLA.arch_settings)}; or pass a dict with keys "
-                            'levels, channels, block, residual_root, cardinality.')
-        return dict(DLA.arch_settings[arch])
+                            f"{', '.join(archs)}; or pass a dict with keys "
+                            'levels, channels, block, residual_root, cardinality (and '
+                            "base_width, scale for block 'bottle2neck').")
+        return dict(archs[arch])
     if not isinstance(arch, dict):
         raise ArchError(f'arch must be a str or a dict, got {type(arch).__name__}')
     required = {'levels', 'channels', 'block'}
-    allowed = required | {'residual_root', 'cardinality'}
+    block_args = BLOCK_ARGS.get(arch['block'], {}) if isinstance(arch.get('block'),
+                                                                  str) else {}
+    allowed = required | {'residual_root', 'cardinality'} | set(block_args)
     if not required <= set(arch) or not set(arch) <= allowed:
+        extra = {k for a in BLOCK_ARGS.values() for k in a} & set(arch) - allowed
+        hint = (f" ({', '.join(sorted(extra))}: only with block "
+                f"{', '.join(repr(b) for b in BLOCK_ARGS)})" if extra else '')
         raise ArchError(f'A custom DLA arch dict needs keys {sorted(required)} and may have '
-                         f"{sorted(allowed - required)}; got {sorted(arch)}")
-    spec = {'residual_root': False, 'cardinality': 1, **arch}
+                         f"{sorted(allowed - required)}; got {sorted(arch)}{hint}")
+    spec = {'residual_root': False, 'cardinality': 1, **block_args, **arch}
+    for key in block_args:
+        if not (isinstance(spec[key], int) and spec[key] > 0):
+            raise ArchError(f'arch[{key!r}] must be a positive int, got {spec[key]!r}')
     for key in ('levels', 'channels'):
         value = spec[key]
         if (len(value) != NUM_LEVELS or not all(isinstance(v, int) and v > 0 for v in value)):
@@ -261,14 +336,15 @@ def parse_arch(arch: Union[str, dict]) -> dict:
         raise ArchError(f"arch['block'] must be one of {sorted(BLOCKS)}, got "
                          f"{spec['block']!r}")
     block, cardinality = BLOCKS[spec['block']], spec['cardinality']
+    width_args = {k: spec[k] for k in ('base_width', ) if k in spec}
     if block is not BasicBlock:
         for c in spec['channels'][2:]:  # the tree levels
-            mid = block.mid_channels(c, cardinality)
+            mid = block.mid_channels(c, cardinality, **width_args)
             if mid == 0 or mid % cardinality:
                 raise ArchError(
                     f"arch: {spec['block']} with cardinality {cardinality} and {c} channels "
                     f'has a bottleneck width of {mid}, which must be a positive multiple of '
-                    'the cardinality; change channels or cardinality')
+                    'the cardinality; change channels or cardinality (or base_width)')
     return spec
 
 
@@ -288,9 +364,12 @@ class DLA(BaseModule):
     """DLA backbone for MMPretrain and MMSegmentation.
 
     Args:
-        arch (str | dict): one of :attr:`arch_settings` or a dict with ``levels`` and
-            ``channels`` (6 ints each), ``block`` ('basic' | 'bottleneck' |
-            'bottleneckx'), optional ``residual_root`` (bool) and ``cardinality`` (int).
+        arch (str | dict): one of :attr:`arch_settings` (the paper's ten) or
+            :attr:`timm_arch_settings` (``dla60_res2net``, ``dla60_res2next``), or a dict
+            with ``levels`` and ``channels`` (6 ints each), ``block`` ('basic' |
+            'bottleneck' | 'bottleneckx' | 'bottle2neck'), optional ``residual_root``
+            (bool) and ``cardinality`` (int); 'bottle2neck' also takes ``base_width``
+            (64) and ``scale`` (4), see :class:`Bottle2neck`.
         in_channels (int): input image channels. Default 3.
         out_indices (Sequence[int]): levels to output; level ``i`` has stride ``2 ** i`` and
             ``arch['channels'][i]`` channels. Default all six.
@@ -340,6 +419,21 @@ class DLA(BaseModule):
             ('dla169', (1, 1, 2, 3, 5, 1), (16, 32, 128, 256, 512, 1024), 'bottleneck', True, 1),
         ]
     }
+    # The DLAs timm adds with Res2Net blocks (timm ``dla60_res2net`` / ``dla60_res2next``,
+    # from gasvn/Res2Net). Kept apart from arch_settings: each of the paper's ten has a
+    # config and paper figures (model zoo, configs tests); these two have timm weights only.
+    timm_arch_settings: Dict[str, dict] = {
+        name: dict(levels=(1, 1, 1, 2, 3, 1), channels=(16, 32, 128, 256, 512, 1024),
+                   block='bottle2neck', residual_root=False, cardinality=cardinality,
+                   base_width=base_width, scale=4)
+        for name, cardinality, base_width in [('dla60_res2net', 1, 28),
+                                              ('dla60_res2next', 8, 4)]
+    }
+
+    @classmethod
+    def all_arch_settings(cls) -> Dict[str, dict]:
+        """Every named arch: the paper's ten, then timm's Res2Net DLAs."""
+        return {**cls.arch_settings, **cls.timm_arch_settings}
 
     def __init__(self,
                  arch: Union[str, dict] = 'dla34',
@@ -381,10 +475,12 @@ class DLA(BaseModule):
         self.level0 = self._make_conv_level(channels[0], channels[0], levels[0], 1, **layer_cfg)
         self.level1 = self._make_conv_level(channels[0], channels[1], levels[1], 2, **layer_cfg)
         block = BLOCKS[spec['block']]
+        block_args = {k: spec[k] for k in BLOCK_ARGS.get(spec['block'], {})}
         for i in range(2, NUM_LEVELS):
             tree = Tree(levels[i], block, channels[i - 1], channels[i], stride=2,
                         level_root=i > 2, residual_root=spec['residual_root'],
-                        cardinality=spec['cardinality'], with_cp=with_cp, **layer_cfg)
+                        cardinality=spec['cardinality'], with_cp=with_cp, **layer_cfg,
+                        **block_args)
             self.add_module(f'level{i}', tree)
         self.memory_format = memory_format_of(memory_format)
         apply_memory_format(self, self.memory_format)
@@ -466,7 +562,8 @@ class DLA(BaseModule):
             try:
                 found = f'it holds a {detect_arch(state_dict)[0]} backbone'
             except CheckpointMismatchError:
-                found = 'it is not one of the ten DLA backbones'
+                found = ("it is not one of the ten DLA backbones or timm's "
+                         'dla60_res2net / dla60_res2next')
             raise CheckpointMismatchError(
                 f"{checkpoint} (prefix '{prefix}') does not fit DLA arch '{self.arch}' ("
                 f'{found}): ' + mismatch.describe())
@@ -514,7 +611,7 @@ def detect_arch(backbone: Mapping[str, torch.Tensor]) -> Tuple[str, str]:
             f'{summarise(backbone, 5) or "no tensors"}). Expected an official ucbdrive/dla '
             'or a timm dla* ImageNet checkpoint.')
     report = []
-    for arch in DLA.arch_settings:
+    for arch in DLA.all_arch_settings():
         shapes, dead = arch_signature(arch)
         present_dead = set(dead) & set(backbone)
         mismatch = Mismatch.between(
