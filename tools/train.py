@@ -2,12 +2,14 @@
 """Train a segmentation (mmseg) or classification (mmpretrain) config with MMEngine.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--compile]
-                          [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+                          [--auto-scale-lr] [--tensorboard] [--cfg-options KEY=VALUE ...]
                           [--launcher none|pytorch|slurm]
 
 The DLA models train in the channels_last layout by default (their ``memory_format``);
 ``--compile`` adds ``torch.compile`` (MMEngine's ``compile=True``), ``--amp`` float16
-mixed precision (AmpOptimWrapper, GPUs).
+mixed precision (AmpOptimWrapper, GPUs). ``--tensorboard`` also writes the logged scalars
+(loss, lr, validation metrics) as a TensorBoard events file next to the json log
+(``tensorboard --logdir WORK_DIR``).
 
 The config's ``default_scope`` says which library it belongs to; both run through the same
 MMEngine Runner. Multi-GPU: tools/dist_train.sh CONFIG NGPUS (torchrun); slurm:
@@ -34,7 +36,7 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr linearly with the total batch size '
                              '(auto_scale_lr.base_batch_size of the config)')
-    add_runner_args(parser)
+    add_runner_args(parser, tensorboard=True)
     args = parse_runner_args(parser, argv)
     return args
 
@@ -56,7 +58,7 @@ def main(argv=None):
             raise ConfigInputError('--auto-scale-lr needs auto_scale_lr.base_batch_size in '
                                    'the config')
         cfg.auto_scale_lr.enable = True
-    prepare_runner_config(cfg, 'train')
+    prepare_runner_config(cfg, 'train', tensorboard=args.tensorboard)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

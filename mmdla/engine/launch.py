@@ -22,9 +22,11 @@ SUPPORTED_SCOPES = ('mmseg', 'mmpretrain', 'mmdet')
 EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls', 'mmdet': 'det'}
 
 
-def add_runner_args(parser: argparse.ArgumentParser) -> None:
+def add_runner_args(parser: argparse.ArgumentParser, tensorboard: bool = False) -> None:
     """The arguments tools/train.py and tools/test.py share: --amp, --cfg-options,
-    --launcher, --local-rank (torch.distributed.launch style)."""
+    --launcher, --local-rank (torch.distributed.launch style); with ``tensorboard`` also
+    ``--tensorboard`` (see :func:`add_tensorboard`; train.py only: a test run logs no
+    scalars to the visualizer, only its json / text log)."""
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (float16 autocast; needs a GPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -32,6 +34,10 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    if tensorboard:
+        parser.add_argument('--tensorboard', action='store_true',
+                            help='also log the scalars (loss, lr, metrics) for TensorBoard: '
+                                 'events file in WORK_DIR/<timestamp>/vis_data')
 
 
 def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
@@ -89,10 +95,29 @@ def _uses_sync_bn(cfg) -> bool:
     return False
 
 
-def prepare_runner_config(cfg: Config, mode: str) -> Config:
+def add_tensorboard(cfg: Config) -> Config:
+    """Add ``TensorboardVisBackend`` to the visualizer's ``vis_backends`` (in place), keeping
+    the others (``LocalVisBackend`` writes the json logs analyze_logs.py reads)."""
+    if importlib.util.find_spec('tensorboard') is None:
+        raise ConfigInputError('--tensorboard needs the tensorboard package: '
+                               'pip install tensorboard')
+    visualizer = cfg.get('visualizer')
+    if visualizer is None:  # MMEngine's default visualizer, with TensorBoard
+        visualizer = cfg.visualizer = dict(type='Visualizer', name='visualizer')
+    backends = list(visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer['vis_backends'] = backends
+    return cfg
+
+
+def prepare_runner_config(cfg: Config, mode: str, tensorboard: bool = False) -> Config:
     """Checks inputs (clear errors), sets up CPU-only distributed runs and, on CPUs, the
-    allocator setting of :mod:`mmdla.utils.allocator`."""
+    allocator setting of :mod:`mmdla.utils.allocator`; ``tensorboard``: see
+    :func:`add_tensorboard`."""
     check_config_inputs(cfg, mode)
+    if tensorboard:
+        add_tensorboard(cfg)
     tune_cpu_allocator()
     if cfg.launcher == 'none' and _uses_sync_bn(cfg.get('model')):
         print_log('The config uses SyncBN; this single-process run uses plain BatchNorm '
