@@ -1,13 +1,20 @@
 #!/usr/bin/env python
-"""Run a DLA segmentation or detection config + checkpoint on one image and save a picture.
+"""Run a DLA classification, segmentation or detection config + checkpoint on one image.
 
-    python demo/image_demo.py IMG CONFIG CHECKPOINT --out-file overlay.png
+    python demo/image_demo.py IMG CONFIG CHECKPOINT [--out-file OUT.png] [--topk 5]
                               [--opacity 0.5] [--score-thr 0.3] [--device cpu]
 
-Segmentation (mmseg configs): the overlay blends the predicted classes' palette colours into
-the image and adds a legend (colour + name) of the classes present, largest first.
+Classification (mmpretrain configs, e.g. configs/dla34_imagenet.py with converted ImageNet
+weights): prints the ``--topk`` classes with their names and scores; with ``--out-file`` it
+also saves the image with the top class and score written on it.
+Segmentation (mmseg configs): the overlay (``--out-file``, default overlay.png) blends the
+predicted classes' palette colours into the image and adds a legend (colour + name) of the
+classes present, largest first.
 Detection (mmdet configs, e.g. CenterNet DLA-34): the boxes scoring at least
-``--score-thr`` are drawn with their class names and scores.
+``--score-thr`` are drawn with their class names and scores (``--out-file``, default
+overlay.png).
+Class names come from the checkpoint's ``meta['dataset_meta']`` (written by training and by
+tools/model_converters/dla2mmdla.py), else from the config's test dataset.
 """
 import argparse
 import os
@@ -64,13 +71,53 @@ def draw_detections(img_bgr, bboxes, labels, scores, classes, score_thr=0.3):
     return out, [str(classes[int(labels[i])]) for i in keep]
 
 
+def classify(model, cfg, img_bgr):
+    """The classifier's ``DataSample`` for a BGR image, through the config's test pipeline
+    (its file loading replaced by the decoded image, as mmpretrain's inferencer does)."""
+    import torch
+    from mmengine.dataset import Compose, default_collate
+    from mmpretrain.registry import TRANSFORMS
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    steps = dataset.get('pipeline') or cfg.get('test_pipeline')
+    if not steps:
+        raise ConfigInputError('the config has no test_dataloader.dataset.pipeline (nor '
+                               'test_pipeline) to prepare the image with')
+    loaders = ('LoadImageFromFile', 'mmpretrain.LoadImageFromFile')
+    pipeline = Compose([TRANSFORMS.build(t) for t in steps if t['type'] not in loaders])
+    data = pipeline(dict(img=img_bgr, img_shape=img_bgr.shape[:2],
+                         ori_shape=img_bgr.shape[:2]))
+    with torch.no_grad():
+        return model.test_step(default_collate([data]))[0]
+
+
+def top_classes(pred_score, classes, k=5):
+    """[(class id, class name, score)] of the ``k`` best scores, best first."""
+    scores = pred_score.float().cpu()
+    values, ids = scores.topk(min(k, scores.numel()))
+    return [(int(i), str(classes[int(i)]) if classes else str(int(i)), float(v))
+            for v, i in zip(values, ids)]
+
+
+def draw_label(img_bgr, text):
+    """The image with ``text`` on a white band above it (the image itself uncovered)."""
+    scale = max(0.4, img_bgr.shape[1] / 640)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    band = np.full((h + base + 8, img_bgr.shape[1], 3), 255, np.uint8)
+    cv2.putText(band, text, (4, h + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                cv2.LINE_AA)
+    return np.concatenate([band, img_bgr], axis=0)
+
+
 @exit_on_input_error
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='DLA segmentation demo')
+    parser = argparse.ArgumentParser(description='DLA demo: classify, segment or detect one '
+                                     'image')
     parser.add_argument('img', help='image file')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out-file', default='overlay.png', help='output image')
+    parser.add_argument('--out-file', help='output image (segmentation and detection: '
+                        'default overlay.png; classification: only when given)')
+    parser.add_argument('--topk', type=int, default=5, help='classification: classes printed')
     parser.add_argument('--opacity', type=float, default=0.5, help='overlay opacity 0..1')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='detection: lowest score of a drawn box')
@@ -78,17 +125,27 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not osp.isfile(args.img):
         raise ConfigInputError(f"image '{args.img}' does not exist")
-    if osp.isdir(args.out_file):
+    if args.out_file and osp.isdir(args.out_file):
         raise ConfigInputError(f"--out-file '{args.out_file}' is a directory: give a file name")
+    if args.topk < 1:
+        raise ConfigInputError(f'--topk must be at least 1, got {args.topk}')
     img = cv2.imread(args.img, cv2.IMREAD_COLOR)
     if img is None:
         raise DataError(f"cannot decode image '{args.img}' (corrupt or not an image)")
     cfg = load_config(args.config)
-    if cfg.default_scope == 'mmpretrain':
-        raise ConfigInputError(f'{args.config} is a classification config; the demo draws '
-                               'segmentation and detection results')
     model = init_model(cfg, args.checkpoint, device=args.device)  # strict load, fast path
     classes = model.dataset_meta.get('classes')  # saved by training, else the dataset's
+    if cfg.default_scope == 'mmpretrain':
+        top = top_classes(classify(model, cfg, img).pred_score, classes, args.topk)
+        print(f'image_demo: {args.img}: top-{len(top)}')
+        for rank, (class_id, name, score) in enumerate(top, 1):
+            print(f'  {rank}. {name} (class {class_id}): {score:.4f}')
+        if args.out_file:
+            os.makedirs(osp.dirname(osp.abspath(args.out_file)), exist_ok=True)
+            cv2.imwrite(args.out_file, draw_label(img, f'{top[0][1]} {top[0][2]:.3f}'))
+            print(f'image_demo: wrote {args.out_file}')
+        return top
+    args.out_file = args.out_file or 'overlay.png'
     os.makedirs(osp.dirname(osp.abspath(args.out_file)), exist_ok=True)
     if cfg.default_scope == 'mmdet':
         from mmdet.apis import inference_detector

@@ -149,3 +149,21 @@ def random_bn(sd, prefix, c):
     sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
     sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
     sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)
+
+
+def official_layout(mmdla_state_dict):
+    """The tensors of an mmdla segmentor (DLA + DLAUpHead) or CenterNet state dict under the
+    names of the official DLASeg (ucbdrive/dla) or CenterNet checkpoint - the converter's
+    inverse -, made contiguous (mmdla's channels_last tensors are not, and safetensors
+    files store contiguous tensors only)."""
+    renames = {'backbone.': 'base.', 'decode_head.conv_seg.': 'fc.0.', 'decode_head.': '',
+               'neck.': '', 'bbox_head.heatmap_head.': 'hm.', 'bbox_head.wh_head.': 'wh.',
+               'bbox_head.offset_head.': 'reg.'}
+    out = {}
+    for name, tensor in mmdla_state_dict.items():
+        for old, new in renames.items():
+            if name.startswith(old):
+                name = new + name[len(old):]
+                break
+        out[name.replace('.conv_offset.', '.conv_offset_mask.')] = tensor.contiguous()
+    return out

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from mmdla.reference import IMAGENET
-from tests.helpers import (ROOT, build_config_model, load_tool, official_state_dict,
-                           random_timm_dla, run_and_expect_error)
+from tests.helpers import (ROOT, build_config_model, load_tool, official_layout,
+                           official_state_dict, random_timm_dla, run_and_expect_error)
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 ARCHS = list(IMAGENET)
@@ -110,3 +110,107 @@ def test_unreadable_file_is_a_clear_error(tmp_path, capsys):
                                            str(tmp_path / 'o.pth')], capsys)
     assert 'missing.pth' in err and 'does not exist' in err
     assert not (tmp_path / 'o.pth').exists()
+
+
+# --- file formats, reproducible output, class names ----------------------------------------
+
+def _save_safetensors(state_dict, path):
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in state_dict.items()}, str(path))
+
+
+def test_safetensors_bin_and_pth_give_the_same_checkpoint(tmp_path, capsys):
+    """timm's hub files (model.safetensors, pytorch_model.bin) and .pth files (zip and
+    pre-1.6 pickle) convert to the same tensors in the same order; the format is read from
+    the content, not the name; the same SRC gives the same DST bytes whatever DST is called
+    (the printed sha256)."""
+    import hashlib
+
+    from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
+    sd = random_timm_dla('dla46_c').state_dict()
+    _save_safetensors(sd, tmp_path / 'model.safetensors')
+    torch.save(sd, tmp_path / 'pytorch_model.bin')
+    torch.save(sd, tmp_path / 'timm.pth')
+    torch.save(sd, tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
+    (tmp_path / 'misnamed.pth').write_bytes((tmp_path / 'model.safetensors').read_bytes())
+    (tmp_path / 'misnamed.safetensors').write_bytes((tmp_path / 'timm.pth').read_bytes())
+    ckpts = {src: convert(tmp_path / src, tmp_path / f'{src}.mmdla.pth') for src in (
+        'model.safetensors', 'pytorch_model.bin', 'timm.pth', 'legacy.pth', 'misnamed.pth',
+        'misnamed.safetensors')}
+    reference = ckpts['timm.pth']['state_dict']
+    for src, ckpt in ckpts.items():
+        assert list(ckpt['state_dict']) == list(reference), src  # the model's order
+        assert all(torch.equal(v, reference[k]) for k, v in ckpt['state_dict'].items()), src
+        meta = ckpt['meta']
+        assert meta['arch'] == 'dla46_c' and meta['source_format'] == 'timm'
+        assert meta['source'] == src
+        assert meta['dataset_meta'] == {'classes': tuple(IMAGENET_CATEGORIES)}
+    capsys.readouterr()
+    assert dla2mmdla.main([str(tmp_path / 'model.safetensors'), str(tmp_path / 'a.pth')]) == 0
+    printed = capsys.readouterr().out.split('sha256 ')[-1].strip()
+    again = tmp_path / 'other' / 'dla46_c_imagenet.pth'
+    assert dla2mmdla.main([str(tmp_path / 'model.safetensors'), str(again)]) == 0
+    first, second = (tmp_path / 'a.pth').read_bytes(), again.read_bytes()
+    assert first == second  # identical bytes: a published conversion can be reproduced
+    assert hashlib.sha256(first).hexdigest() == printed
+    assert first == (tmp_path / 'model.safetensors.mmdla.pth').read_bytes()
+    assert first != (tmp_path / 'timm.pth.mmdla.pth').read_bytes()  # meta: another source
+
+
+def test_corrupt_safetensors_is_one_line_error(tmp_path, capsys):
+    _save_safetensors(random_timm_dla('dla46_c').state_dict(), tmp_path / 'model.safetensors')
+    data = (tmp_path / 'model.safetensors').read_bytes()
+    (tmp_path / 'truncated.safetensors').write_bytes(data[:len(data) // 2])
+    (tmp_path / 'header.safetensors').write_bytes(data[:8] + b'{"a": [1, 2' + b' ' * 64)
+    for name in ('truncated.safetensors', 'header.safetensors'):
+        err = run_and_expect_error(
+            dla2mmdla, [str(tmp_path / name), str(tmp_path / 'o.pth')], capsys)
+        assert f"cannot read '{tmp_path / name}' as a safetensors file" in err
+        assert 'truncated or corrupt' in err and len(err.splitlines()) == 1
+    assert not (tmp_path / 'o.pth').exists()
+
+
+def test_class_names_by_class_count_and_dataset_option(tmp_path, capsys):
+    """19 / 11 segmentation classes: Cityscapes / CamVid; 80 detection classes: COCO; a
+    count of no known dataset needs --dataset (or none); a --dataset that contradicts the
+    task or the class count is refused."""
+    import timm
+    from mmdet.datasets import CocoDataset
+    from mmpretrain.datasets.categories import CUB_CATEGORIES
+    from mmdla.datasets.camvid import CamVidDataset
+    _save_safetensors(official_layout(build_config_model('dla34_camvid').state_dict()),
+                      tmp_path / 'camvid.safetensors')
+    meta = convert(tmp_path / 'camvid.safetensors', tmp_path / 'camvid.pth')['meta']
+    assert meta['task'] == 'segmentation' and meta['num_classes'] == 11
+    assert meta['dataset_meta'] == {'classes': CamVidDataset.METAINFO['classes'],
+                                    'palette': CamVidDataset.METAINFO['palette']}
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'camvid.safetensors'),
+                                           str(tmp_path / 'x.pth'), '--dataset', 'cityscapes'],
+                               capsys)
+    assert ("--dataset cityscapes has 19 classes but the checkpoint's segmentation head has 11"
+            in err and 'camvid (11)' in err)
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'camvid.safetensors'),
+                                           str(tmp_path / 'x.pth'), '--dataset', 'imagenet'],
+                               capsys)
+    assert 'imagenet is a classification dataset but the checkpoint is a segmentation' in err
+
+    torch.save(timm.create_model('dla46_c', num_classes=4).state_dict(), tmp_path / 'four.pth')
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'four.pth'), str(tmp_path / 'x.pth')],
+                               capsys)
+    assert 'cannot tell the dataset of a classification checkpoint with 4 classes' in err
+    assert '--dataset none' in err and 'imagenet (1000)' in err
+    assert not (tmp_path / 'x.pth').exists()
+    assert dla2mmdla.main([str(tmp_path / 'four.pth'), str(tmp_path / 'four_mm.pth'),
+                           '--dataset', 'none']) == 0
+    meta = torch.load(tmp_path / 'four_mm.pth', weights_only=True)['meta']
+    assert meta['num_classes'] == 4 and 'dataset_meta' not in meta
+    torch.save(timm.create_model('dla46_c', num_classes=200).state_dict(), tmp_path / 'cub.pth')
+    meta = convert(tmp_path / 'cub.pth', tmp_path / 'cub_mm.pth')['meta']
+    assert meta['dataset_meta']['classes'] == tuple(CUB_CATEGORIES)
+
+    detector = build_config_model('centernet_dla34_coco')
+    _save_safetensors(official_layout(detector.state_dict()), tmp_path / 'ctdet.safetensors')
+    ckpt = convert(tmp_path / 'ctdet.safetensors', tmp_path / 'ctdet.pth')
+    assert ckpt['meta']['task'] == 'detection' and ckpt['meta']['use_dcn'] is True
+    assert ckpt['meta']['dataset_meta']['classes'] == CocoDataset.METAINFO['classes']
+    detector.load_state_dict(ckpt['state_dict'], strict=True)  # the round trip is exact

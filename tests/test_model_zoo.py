@@ -28,7 +28,10 @@ def test_readme_classification_rows_are_the_reference_numbers():
     assert list(rows) == list(IMAGENET)
     for arch, facts in IMAGENET.items():
         assert rows[arch][1:4] == [f'{facts.params:,}', f'{facts.gmacs:.3f}', f'{facts.top1:.2f}']
-        assert f'{arch}-{facts.weights_hash}.pth' in rows[arch][5]
+        assert f'(https://huggingface.co/timm/{arch}.in1k)' in rows[arch][5]
+        assert rows[arch][6] == (f'`python tools/model_converters/dla2mmdla.py '
+                                 f'timm/{arch}.in1k/model.safetensors '
+                                 f'checkpoints/{arch}_imagenet.pth`')
 
 
 def test_docs_reference_tables_hold_the_reference_module_figures():
@@ -82,3 +85,37 @@ def test_tta_cost_script(capsys):
     assert len(result['single']) == 5  # one single-scale run per view
     assert result['ratio'] == pytest.approx(result['tta'] / sum(result['single']))
     assert f"ratio to the sum: {result['ratio']:.3f}" in out
+
+
+def test_weights_sources_are_timm_hub_files_and_mmdla_release_assets():
+    """Every metafile model but the (unreleased) segmentation ones has Weights: the mmdla
+    release asset of this version named as the README's converter command writes it, and
+    is converted from timm's hub file / CenterNet's model zoo; the weights table lists
+    exactly timm's pretrained DLA tags."""
+    import timm
+    import yaml
+
+    import mmdla
+    from mmdla.models import DLA
+    release = f'https://github.com/mmdla/mmdla/releases/download/v{mmdla.__version__}/'
+    for task in ('classification', 'detection', 'segmentation'):
+        models = yaml.safe_load((ROOT / f'configs/metafile_{task}.yml').read_text())['Models']
+        for model in models:
+            assert (ROOT / model['Config']).is_file()
+            if task == 'segmentation':
+                assert 'Weights' not in model  # no DLA-Up weights are published anywhere
+                continue
+            assert model['Weights'] == f"{release}{model['Name']}.pth"
+            source = model['Converted From']['Weights']
+            if task == 'classification':
+                arch = model['Name'][:-len('_imagenet')]
+                assert source == (f'https://huggingface.co/timm/{arch}.in1k/resolve/main/'
+                                  'model.safetensors')
+            else:
+                assert 'xingyizhou/CenterNet' in source and 'ctdet_coco_dla_' in source
+    table = model_zoo.weights_table()
+    tags = sorted(timm.list_pretrained('dla*'))  # timm's dla.py default_cfgs
+    assert tags == sorted(f'{arch}.in1k' for arch in DLA.all_arch_settings())
+    for tag in tags:
+        assert f'[timm/{tag}](https://huggingface.co/timm/{tag})' in table
+    assert table.count('Google Drive') == 2

@@ -7,23 +7,31 @@ Classification (:func:`convert_dla_classifier`), segmentation
 Both sources use the same tensor names as :class:`mmdla.models.DLA`; the official files
 additionally hold the never-used ``project`` tensors of trees of depth > 1 (see the
 backbone's module docstring). The source format and the arch are detected from the
-tensors themselves: every arch has a distinct set of (name, shape) pairs.
+tensors themselves: every arch has a distinct set of (name, shape) pairs. The converted
+state dict lists the tensors in the model's own order whatever the order of the source
+(safetensors files list theirs alphabetically), so the same tensors give the same file.
+
+Converted checkpoints also carry ``meta['dataset_meta']`` (class names, palette) of the
+dataset the weights were trained on (:func:`converted_dataset_meta`): mmdla's
+``init_model``, mmseg's ``MMSegInferencer`` / ``init_model`` and mmpretrain's inferencers
+and ``get_model`` read them from there.
 
 The result is an MMEngine checkpoint for an mmpretrain ``ImageClassifier`` (DLA +
 GlobalAveragePooling + LinearClsHead): ``backbone.*`` and ``head.fc.{weight,bias}``, the
 official 1x1-conv classifier becoming a linear layer. mmseg backbones load the same file
 with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
 """
+import importlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional
 
 import torch
 
-from mmdla.errors import CheckpointMismatchError
+from mmdla.errors import CheckpointMismatchError, ConfigInputError
 from mmdla.utils.state_dict import Mismatch, summarise
-from .backbones.dla import DLA, arch_signature, detect_arch
+from .backbones.dla import arch_signature, detect_arch, parse_arch
 
 
 @dataclass
@@ -62,7 +70,7 @@ def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
     backbone = {k: v for k, v in state_dict.items() if not k.startswith('fc.')}
     arch, source_format = detect_arch(backbone)
     _, dead = arch_signature(arch)
-    channels = DLA.arch_settings[arch]['channels'][-1]
+    channels = parse_arch(arch)['channels'][-1]
     if set(fc) != {'fc.weight', 'fc.bias'}:
         raise CheckpointMismatchError(
             f'{arch} checkpoint: expected classifier tensors fc.weight and fc.bias, found '
@@ -74,7 +82,7 @@ def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
         raise CheckpointMismatchError(
             f'{arch} checkpoint: fc.weight has shape {tuple(fc["fc.weight"].shape)}, '
             f'expected (num_classes, {channels}[, 1, 1])')
-    out = OrderedDict((f'backbone.{k}', v) for k, v in backbone.items() if k not in dead)
+    out = OrderedDict((f'backbone.{k}', backbone[k]) for k in arch_signature(arch)[0])
     out['head.fc.weight'] = weight.contiguous()
     out['head.fc.bias'] = fc['fc.bias']
     return ConversionResult(out, arch, source_format, weight.shape[0],
@@ -89,7 +97,7 @@ def is_segmentation_checkpoint(state_dict: Mapping) -> bool:
 
 def _head_signature(arch: str, down_ratio: int, num_classes: int) -> Dict[str, tuple]:
     from .decode_heads import DLAUpHead
-    channels = DLA.arch_settings[arch]['channels']
+    channels = parse_arch(arch)['channels']
     first_level = int(math.log2(down_ratio))
     with torch.device('meta'):
         head = DLAUpHead(in_channels=channels[first_level:], down_ratio=down_ratio,
@@ -133,8 +141,9 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
         raise CheckpointMismatchError(
             f'{arch} DLA-Up (down_ratio {down_ratio}) checkpoint does not match: '
             + mismatch.describe())
-    out = OrderedDict((f'backbone.{k}', v) for k, v in base.items() if k not in dead)
-    out.update((f'decode_head.{k}', v) for k, v in head.items())
+    out = OrderedDict((f'backbone.{k}', base[k]) for k in arch_signature(arch)[0])
+    out.update((f'decode_head.{k}', head[k])
+               for k in _head_signature(arch, down_ratio, num_classes))
     return ConversionResult(out, arch, source_format, num_classes,
                             sorted(f'base.{k}' for k in base if k in dead)
                             + sorted(k for k in state_dict if k.startswith('base.fc.')),
@@ -155,7 +164,7 @@ CENTERNET_HEADS = {'hm': 'heatmap_head', 'wh': 'wh_head', 'reg': 'offset_head'}
 def _neck_signature(arch: str, use_dcn: bool) -> Dict[str, tuple]:
     from .necks import CenterNetDLANeck
     with torch.device('meta'):
-        neck = CenterNetDLANeck(DLA.arch_settings[arch]['channels'][2:], use_dcn=use_dcn)
+        neck = CenterNetDLANeck(parse_arch(arch)['channels'][2:], use_dcn=use_dcn)
     return {k: tuple(v.shape) for k, v in neck.state_dict().items()}
 
 
@@ -183,7 +192,7 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
             f'head (found {summarise(state_dict)})')
     num_classes = state_dict['hm.2.weight'].shape[0]
     head_conv = state_dict['hm.0.weight'].shape[0]
-    in_channels = DLA.arch_settings[arch]['channels'][2]
+    in_channels = parse_arch(arch)['channels'][2]
     heads, expected = {}, {}
     for name, branch in CENTERNET_HEADS.items():
         out = num_classes if name == 'hm' else 2
@@ -193,16 +202,17 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
                          f'{branch}.2.bias': (out, )})
         heads.update({f'{branch}.{k[len(name) + 1:]}': v for k, v in state_dict.items()
                       if k.startswith(f'{name}.')})
-    mismatch = Mismatch.between({**neck, **heads}, {**_neck_signature(arch, use_dcn), **expected})
+    signature = {**_neck_signature(arch, use_dcn), **expected}
+    mismatch = Mismatch.between({**neck, **heads}, signature)
     mismatch.unexpected |= {k for k in state_dict if not k.startswith(
         ('base.', 'dla_up.', 'ida_up.') + tuple(f'{name}.' for name in CENTERNET_HEADS))}
     if mismatch:
         raise CheckpointMismatchError(
             f'{arch} CenterNet checkpoint does not match CenterNetDLANeck(use_dcn={use_dcn}) + '
             f'CenterNetHead: ' + mismatch.describe())
-    out = OrderedDict((f'backbone.{k}', v) for k, v in base.items() if k not in dead)
-    out.update((f'neck.{k}', v) for k, v in neck.items())
-    out.update((f'bbox_head.{k}', v) for k, v in heads.items())
+    out = OrderedDict((f'backbone.{k}', base[k]) for k in arch_signature(arch)[0])
+    out.update((f'neck.{k}', neck[k]) if k in neck else (f'bbox_head.{k}', heads[k])
+               for k in signature)
     return ConversionResult(out, arch, source_format, num_classes,
                             sorted(f'base.{k}' for k in base if k in dead)
                             + sorted(k for k in state_dict if k.startswith('base.fc.')),
@@ -218,3 +228,75 @@ def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
     if is_segmentation_checkpoint(state_dict):
         return convert_dla_segmentor(checkpoint)
     return convert_dla_classifier(checkpoint)
+
+
+#: the datasets whose class names a converted checkpoint can carry: name -> (task, number of
+#: classes, module and class of the dataset whose ``METAINFO`` holds them). Imported only
+#: when needed (the converter itself needs none of these libraries).
+DATASETS = {
+    'imagenet': ('classification', 1000, 'mmpretrain.datasets', 'ImageNet'),
+    'cub': ('classification', 200, 'mmpretrain.datasets', 'CUB'),
+    'cars': ('classification', 196, 'mmpretrain.datasets', 'StanfordCars'),
+    'aircraft': ('classification', 100, 'mmpretrain.datasets', 'FGVCAircraft'),
+    'food101': ('classification', 101, 'mmpretrain.datasets', 'Food101'),
+    'cityscapes': ('segmentation', 19, 'mmseg.datasets', 'CityscapesDataset'),
+    'camvid': ('segmentation', 11, 'mmdla.datasets.camvid', 'CamVidDataset'),
+    'coco': ('detection', 80, 'mmdet.datasets', 'CocoDataset'),
+}
+_EXTRA = {'mmpretrain': 'cls', 'mmseg': 'seg', 'mmdla': 'seg', 'mmdet': 'det'}
+
+
+def choose_dataset(task: str, num_classes: int, dataset: Optional[str] = None) -> str:
+    """The dataset of a ``task`` checkpoint with ``num_classes`` outputs: ``dataset`` when
+    given (checked against the task and the class count), else the one known dataset of
+    that task with that many classes. ``'none'`` (no class names) is only ever chosen
+    explicitly. Raises :class:`ConfigInputError` naming the choices."""
+    if dataset == 'none':
+        return dataset
+    known = ', '.join(f'{name} ({n})' for name, (t, n, *_) in DATASETS.items() if t == task)
+    if dataset is None:
+        matches = [name for name, (t, n, *_) in DATASETS.items()
+                   if t == task and n == num_classes]
+        if len(matches) == 1:
+            return matches[0]
+        raise ConfigInputError(
+            f'cannot tell the dataset of a {task} checkpoint with {num_classes} classes '
+            f'(known {task} datasets: {known}): give --dataset NAME, or --dataset none to '
+            'write no class names')
+    if dataset not in DATASETS:
+        raise ConfigInputError(f"unknown --dataset '{dataset}'; choose one of "
+                               f"{', '.join(DATASETS)} or none")
+    task_of, classes_of = DATASETS[dataset][:2]
+    if task_of != task:
+        raise ConfigInputError(f'--dataset {dataset} is a {task_of} dataset but the checkpoint '
+                               f'is a {task} checkpoint ({known})')
+    if classes_of != num_classes:
+        raise ConfigInputError(
+            f'--dataset {dataset} has {classes_of} classes but the checkpoint\'s {task} head '
+            f'has {num_classes} ({known}); give the right dataset or --dataset none')
+    return dataset
+
+
+def dataset_metainfo(dataset: str) -> dict:
+    """``{'classes': (...), ['palette': [[r, g, b], ...]]}`` of a :data:`DATASETS` entry, from
+    its OpenMMLab dataset class (imported here: only the library of that dataset is needed).
+    """
+    module, cls = DATASETS[dataset][2:]
+    try:
+        metainfo = getattr(importlib.import_module(module), cls).METAINFO
+    except ImportError as exc:
+        library = module.split('.')[0]
+        raise ConfigInputError(
+            f'the class names of {dataset} come from {library}, which cannot be imported '
+            f"({exc}): pip install 'mmdla[{_EXTRA[library]}]', or give --dataset none") from None
+    meta = {'classes': tuple(metainfo['classes'])}
+    if 'palette' in metainfo:
+        meta['palette'] = [list(map(int, colour)) for colour in metainfo['palette']]
+    return meta
+
+
+def converted_dataset_meta(result: ConversionResult, dataset: Optional[str] = None) -> dict:
+    """The ``dataset_meta`` of a converted checkpoint (empty for ``dataset='none'``); see
+    :func:`choose_dataset`."""
+    dataset = choose_dataset(result.task, result.num_classes, dataset)
+    return {} if dataset == 'none' else dataset_metainfo(dataset)

@@ -7,15 +7,21 @@
 Parameters and GMACs of the README tables are computed from the configs
 (``mmdla.utils.config_complexity``: 224x224 for the ImageNet configs, 1024x2048 for the
 Cityscapes configs, 512x512 for the CenterNet configs); top-1 and file names of the
-released official weights, and every figure of docs/reference.md, come from :mod:`mmdla.reference`. The parts between
-``<!-- model-zoo:NAME -->`` and ``<!-- /model-zoo:NAME -->`` are generated.
+released official weights, and every figure of docs/reference.md, come from
+:mod:`mmdla.reference`. The parts between ``<!-- model-zoo:NAME -->`` and
+``<!-- /model-zoo:NAME -->`` are generated (README's ``weights`` part only where it has
+those markers).
+
+Weights: each metafile model has ``Weights:``, the URL of the converted checkpoint as an
+asset of the mmdla GitHub release of the current version (:data:`RELEASE_URL`), and
+``Converted From:``, the file it is converted from (timm's hub file; CenterNet's model zoo).
 """
 import argparse
 import os.path as osp
 import re
 import sys
 
-import mmdla  # noqa: F401  (compat fixes + registration)
+import mmdla  # (compat fixes + registration; its version names the weights release)
 from mmdla import reference
 from mmdla.models import DLA
 from mmdla.utils import config_complexity
@@ -66,29 +72,81 @@ def detection_rows():
 
 def detection_table(rows) -> str:
     lines = ['| model | schedule | params | GMACs @512 | COCO val AP: no aug / flip / '
-             'multi-scale (CenterNet\'s weights*) | config | convert |',
-             '|---|---|---|---|---|---|---|']
+             'multi-scale (CenterNet\'s weights*) | config | weights | convert |',
+             '|---|---|---|---|---|---|---|---|']
     for schedule, config, params, gmacs, released in rows:
         ap = getattr(reference.CENTERNET, f'ap_{schedule}')
         lines.append(f'| CenterNet DLA-34 (DCN) | {schedule} | {params:,} | {gmacs:.1f} | '
                      f'{" / ".join(f"{v:.1f}" for v in ap)} | [config]({config}) | '
+                     f'[CenterNet]({CENTERNET_ZOO}), '
+                     f'[mmdla]({release_url(f"centernet_dla34_coco_{schedule}")}) | '
                      f'`python tools/model_converters/dla2mmdla.py {released} '
                      f'checkpoints/centernet_dla34_coco_{schedule}.pth` |')
     return '\n'.join(lines)
 
 
 def released_file(arch: str) -> str:
+    """The official ImageNet file name (dl.yf.io, now offline)."""
     return f'{arch}-{reference.IMAGENET[arch].weights_hash}.pth'
 
 
+# Where the weights come from today and where mmdla publishes its conversions.
+# Every timm DLA has a Hugging Face hub repository timm/{arch}.in1k holding model.safetensors
+# (and pytorch_model.bin), the official tensors republished (timm's default_cfgs).
+TIMM_HUB = 'https://huggingface.co/timm/{arch}.in1k'
+TIMM_FILE = 'model.safetensors'
+#: mmdla's published conversions: GitHub release assets of the mmdla repository, one
+#: release per mmdla version, each asset named as the converter command of the README
+#: writes it (the converter's output depends only on SRC and mmdla's version: a local
+#: conversion of the same hub file gives the identical bytes, sha256 printed by it).
+REPOSITORY = 'https://github.com/mmdla/mmdla'
+RELEASE_URL = REPOSITORY + '/releases/download/v{version}/{file}'
+#: CenterNet's model zoo (Google Drive files, linked from this page)
+CENTERNET_ZOO = 'https://github.com/xingyizhou/CenterNet/blob/master/readme/MODEL_ZOO.md'
+
+
+def timm_repo(arch: str) -> str:
+    return f'timm/{arch}.in1k'
+
+
+def release_url(model: str) -> str:
+    """URL of the published mmdla checkpoint of a metafile model (e.g. 'dla34_imagenet')."""
+    return RELEASE_URL.format(version=mmdla.__version__, file=f'{model}.pth')
+
+
+def convert_command(arch: str) -> str:
+    """The command that turns timm's hub file into checkpoints/{arch}_imagenet.pth."""
+    return (f'python tools/model_converters/dla2mmdla.py {timm_repo(arch)}/{TIMM_FILE} '
+            f'checkpoints/{arch}_imagenet.pth')
+
+
 def classification_table(rows) -> str:
-    lines = ['| arch | params | GMACs @224 | top-1 (released weights*) | config | convert |',
-             '|---|---|---|---|---|---|']
+    lines = ['| arch | params | GMACs @224 | top-1 (released weights*) | config | weights | '
+             'convert (after `hf download`, below) |', '|---|---|---|---|---|---|---|']
     for arch, config, params, gmacs in rows:
         lines.append(
             f'| {arch} | {params:,} | {gmacs:.3f} | {reference.IMAGENET[arch].top1:.2f} | '
-            f'[config]({config}) | `python tools/model_converters/dla2mmdla.py '
-            f'{released_file(arch)} checkpoints/{arch}_imagenet.pth` |')
+            f'[config]({config}) | [timm]({TIMM_HUB.format(arch=arch)}), '
+            f'[mmdla]({release_url(f"{arch}_imagenet")}) | `{convert_command(arch)}` |')
+    return '\n'.join(lines)
+
+
+def weights_table() -> str:
+    """Where each arch's ImageNet weights can be had today (timm's hub; the official host
+    is offline) and CenterNet's detection weights (for the README's weights section)."""
+    lines = ['| arch | timm hub repository (files) | official file (dl.yf.io, offline) | '
+             'mmdla config |', '|---|---|---|---|']
+    for arch in DLA.all_arch_settings():
+        official = (f'`{released_file(arch)}`' if arch in reference.IMAGENET
+                    else '- (timm only)')
+        config = f'configs/{arch}_imagenet.py'
+        config = (f'[config]({config})' if osp.isfile(osp.join(ROOT, config))
+                  else '- (backbone: `DLA(arch=...)`)')
+        lines.append(f'| {arch} | [{timm_repo(arch)}]({TIMM_HUB.format(arch=arch)}) '
+                     f'(`{TIMM_FILE}`, `pytorch_model.bin`) | {official} | {config} |')
+    for config, schedule, released in DET_CONFIGS:
+        lines.append(f'| CenterNet DLA-34 {schedule} | [CenterNet model zoo]({CENTERNET_ZOO}) '
+                     f'(Google Drive, `{released}`) | - | [config]({config}) |')
     return '\n'.join(lines)
 
 
@@ -125,9 +183,9 @@ def metafile(task: str, rows) -> str:
             lines += model_entry(f'{arch}_imagenet', 'DLA', gmacs, params) + [
                 '      - Task: Image Classification', '        Dataset: ImageNet-1k',
                 '        Metrics:', f'          Top 1 Accuracy: {reference.IMAGENET[arch].top1}',
-                f'    Config: {config}', '    Converted From:',
-                '      Weights: ' + reference.WEIGHTS_URL.format(
-                    arch=arch, hash=reference.IMAGENET[arch].weights_hash),
+                f'    Config: {config}', f'    Weights: {release_url(f"{arch}_imagenet")}',
+                '    Converted From:',
+                f'      Weights: {TIMM_HUB.format(arch=arch)}/resolve/main/{TIMM_FILE}',
                 '      Code: https://github.com/ucbdrive/dla']
     elif task == 'detection':
         lines = collection('CenterNet-DLA', 'COCO', 'Deep Layer Aggregation, CenterNet, DCNv2',
@@ -137,8 +195,10 @@ def metafile(task: str, rows) -> str:
             lines += model_entry(f'centernet_dla34_coco_{schedule}', 'CenterNet-DLA', gmacs,
                                  params) + [
                 '      - Task: Object Detection', '        Dataset: COCO', '        Metrics:',
-                f'          box AP: {ap[0]}', f'    Config: {config}', '    Converted From:',
-                f'      Weights: {released}', '      Code: https://github.com/xingyizhou/CenterNet']
+                f'          box AP: {ap[0]}', f'    Config: {config}',
+                f'    Weights: {release_url(f"centernet_dla34_coco_{schedule}")}',
+                '    Converted From:', f'      Weights: {CENTERNET_ZOO} ({released})',
+                '      Code: https://github.com/xingyizhou/CenterNet']
     else:
         lines = collection('DLA-Up', 'Cityscapes', 'Deep Layer Aggregation, DLA-Up', *DLA_PAPER)
         for arch, config, params, gmacs in rows:
@@ -166,11 +226,12 @@ def _short(value):
 def reference_tables() -> dict:
     """The tables of docs/reference.md, from :mod:`mmdla.reference` alone."""
     imagenet = ['| arch | official checkpoint params | clean classifier params | backbone params '
-                '| GMACs @224 | top-1 (released) | official file |', '|---|---|---|---|---|---|---|']
+                '| GMACs @224 | top-1 (released) | official file | timm hub |',
+                '|---|---|---|---|---|---|---|---|']
     for arch, f in reference.IMAGENET.items():
         imagenet.append(f'| {arch} | {f.official_params:,} | {f.params:,} | '
                         f'{f.backbone_params:,} | {f.gmacs:.3f} | {f.top1:.2f} | '
-                        f'`{released_file(arch)}` |')
+                        f'`{released_file(arch)}` | `{timm_repo(arch)}` |')
     dla_up = ['| model | official DLASeg params (19) | clean params (19) | clean params (11) '
               '| GMACs @1024x2048 (clean) | GMACs (official) |', '|---|---|---|---|---|---|']
     for arch, f in reference.DLA_UP.items():
@@ -204,6 +265,8 @@ def generated_files():
                         ('segmentation', segmentation_table(seg_rows)),
                         ('detection', detection_table(det_rows))]:
         readme = replace_marked(readme, 'README.md', name, table)
+    if '<!-- model-zoo:weights -->' in readme:  # the weights section's table, where present
+        readme = replace_marked(readme, 'README.md', 'weights', weights_table())
     docs_path = osp.join(ROOT, 'docs', 'reference.md')
     docs = open(docs_path).read()
     for name, table in reference_tables().items():
