@@ -36,8 +36,17 @@ def fill_bilinear_(up: nn.ConvTranspose2d):
 
 
 def crop_to(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Crop the bottom/right of an up-sampled map to ``size`` (a no-op when equal)."""
+    """Crop the bottom/right of an up-sampled map to ``size`` (a no-op when equal).
+
+    Traced, exported or compiled (``torch.jit.trace``, ``torch.onnx.export``,
+    ``torch.export``, ``torch.compile``) it always slices, with ``size`` as traced values:
+    comparing the sizes in Python would fix the branch taken at the example input's size,
+    and a graph traced at a multiple of 32 would have no crop at all and fail at other
+    sizes. The values are the same (a slice to the full size is the map itself).
+    """
     h, w = size
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return x[..., :h, :w]
     if x.shape[-2] == h and x.shape[-1] == w:
         return x
     if x.shape[-2] < h or x.shape[-1] < w:

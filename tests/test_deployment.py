@@ -1,0 +1,228 @@
+"""ONNX and TorchScript export (tools/deployment/): the files match the PyTorch model.
+
+Every model (classifier, segmentor, CenterNet detector with the plain-conv neck) gets one
+checkpoint with random weights and data-calibrated BN statistics. The tools export the
+``init_model`` model (BN folded); the tests run the files themselves (not through the
+tools' own check) and compare them with that model built anew: relative difference
+max|a - b| / max|b| <= 1e-4 and argmax agreement >= 99.9 %, at a multiple of 32 and at an
+odd size. (Against the plain model, ``optimize=False``, the files differ by the BN
+folding's rounding in addition, which tests/test_fast_defaults.py checks.)
+"""
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmdla.apis import init_model
+from tests.helpers import ROOT, build_config_model, load_tool, run_and_expect_error
+
+onnx_tool = load_tool('tools/deployment/pytorch2onnx.py')
+ts_tool = load_tool('tools/deployment/pytorch2torchscript.py')
+
+# name: (config, size divisible by 32, odd size)
+MODELS = {
+    'classifier': ('dla46_c_toy_cls', (64, 64), (65, 71)),
+    'segmentor': ('dla34_toy', (64, 96), (67, 91)),
+    'detector': ('centernet_dla34_toy', (64, 96), (67, 91)),
+}
+CLASSES = {'classifier': 4, 'segmentor': 19, 'detector': 4}
+
+
+def calibrate_bn_(model: torch.nn.Module) -> None:
+    """Random BN affine parameters and the running statistics of a random batch (as after
+    training): realistic activations instead of the 0 / 1 initial statistics."""
+    torch.manual_seed(0)
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    with torch.no_grad():
+        for m in bns:
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.normal_(0, 0.2)
+            m.reset_running_stats()
+            m.momentum = None  # cumulative: the statistics of the batch below
+        model.train()(torch.randn(2, 3, 64, 96), mode='tensor')
+        for m in bns:
+            m.momentum = 0.1
+    model.eval()
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """name -> (config path, checkpoint path, init_model's model), made once per model."""
+    made = {}
+
+    def get(name):
+        if name not in made:
+            config = str(ROOT / 'configs' / f'{MODELS[name][0]}.py')
+            model = build_config_model(MODELS[name][0])  # SyncBN -> BN
+            calibrate_bn_(model)
+            path = tmp_path_factory.mktemp('deploy') / f'{name}.pth'
+            torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+            made[name] = (config, str(path), init_model(config, str(path)))
+        return made[name]
+    return get
+
+
+def reference(model, name: str, x: torch.Tensor):
+    """The model's outputs as the exported file gives them (written out here, not taken
+    from mmdla.apis.export)."""
+    with torch.no_grad():
+        out = model(x, mode='tensor')
+    if name == 'segmentor':
+        return [out[..., :x.shape[2], :x.shape[3]].numpy()]
+    if name == 'detector':
+        return [level[0].numpy() for level in out]  # heatmap, wh, offset
+    return [out.numpy()]
+
+
+def parity(ref, out):
+    """(max |a - b| and max |a - b| / max |b| over all outputs, % agreement of the argmax
+    over dim 1 of the first output)."""
+    assert [r.shape for r in ref] == [o.shape for o in out]
+    max_abs = max(float(np.abs(r - o).max()) for r, o in zip(ref, out))
+    rel = max(float(np.abs(r - o).max() / np.abs(r).max()) for r, o in zip(ref, out))
+    return max_abs, rel, float((ref[0].argmax(1) == out[0].argmax(1)).mean() * 100)
+
+
+def check_file(run, model, name, batch, size, what):
+    """Run the file on a random input of (batch, 3, *size) and assert parity with
+    ``model``; prints the numbers."""
+    x = torch.randn(batch, 3, *size, generator=torch.Generator().manual_seed(7))
+    out = run(x)
+    n, h, w = batch, *size
+    expected = {'classifier': (n, CLASSES[name]), 'segmentor': (n, CLASSES[name], h, w),
+                'detector': (n, CLASSES[name], -(-h // 4), -(-w // 4))}[name]
+    assert out[0].shape == expected
+    max_abs, rel, agreement = parity(reference(model, name, x), out)
+    print(f'{what} {name} ({batch}, 3, {h}, {w}): max abs diff {max_abs:.2e}, relative diff '
+          f'{rel:.2e}, argmax agreement {agreement:.3f} %')
+    assert rel <= 1e-4 and agreement >= 99.9, (name, size, max_abs, rel, agreement)
+
+
+def ort_runner(path):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')  # as the tool
+    session = ort.InferenceSession(str(path), options, providers=['CPUExecutionProvider'])
+    return session, lambda x: session.run(None, {'input': x.numpy()})
+
+
+def tool_output(capsys):
+    out = capsys.readouterr().out
+    assert 'parity check passed' in out and 'FAILED' not in out, out
+    return out
+
+
+@pytest.mark.parametrize('name', list(MODELS))
+def test_onnx_dynamic_export_runs_at_other_batches_and_sizes(name, trained, tmp_path, capsys):
+    """Exported at a multiple of 32, run at an odd size: the decoders' crops are traced."""
+    config, checkpoint, model = trained(name)
+    even, odd = MODELS[name][1:]
+    out = tmp_path / f'{name}.onnx'
+    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, even),
+                           '--dynamic']) == 0
+    printed = tool_output(capsys)
+    assert 'dynamic batch / height / width' in printed and 'MiB' in printed
+    assert f'input (2, 3, {even[0] + 5}, {even[1] + 3})' in printed  # the tool's 2nd check
+    session, run = ort_runner(out)
+    assert session.get_inputs()[0].shape == ['batch', 3, 'height', 'width']
+    check_file(run, model, name, 1, even, 'ONNX dynamic')
+    check_file(run, model, name, 2, odd, 'ONNX dynamic')
+    meta = session.get_modelmeta().custom_metadata_map
+    pre = model.cfg.model.data_preprocessor
+    assert meta['task'] == {'classifier': 'classification', 'segmentor': 'segmentation',
+                            'detector': 'detection'}[name]
+    assert np.allclose(json.loads(meta['mean']), pre.mean)
+    assert np.allclose(json.loads(meta['std']), pre.std)
+    assert [o.name for o in session.get_outputs()] == json.loads(meta['outputs'])
+
+
+def test_onnx_static_export_at_an_odd_size(trained, tmp_path, capsys):
+    config, checkpoint, model = trained('segmentor')
+    size = MODELS['segmentor'][2]
+    out = tmp_path / 'seg.onnx'
+    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, size)
+                           ]) == 0
+    assert 'static shape' in tool_output(capsys)
+    session, run = ort_runner(out)
+    assert session.get_inputs()[0].shape == [1, 3, *size]  # fixed: no other size runs
+    check_file(run, model, 'segmentor', 1, size, 'ONNX static')
+    with pytest.raises(Exception, match='dimensions'):
+        run(torch.zeros(1, 3, size[0] + 1, size[1]))
+
+
+@pytest.mark.parametrize('name', list(MODELS))
+def test_torchscript_export(name, trained, tmp_path, capsys):
+    """Traced at an odd size, loaded without mmdla, right at a multiple of 32 too."""
+    config, checkpoint, model = trained(name)
+    even, odd = MODELS[name][1:]
+    out = tmp_path / f'{name}.pt'
+    assert ts_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, odd)]) == 0
+    tool_output(capsys)
+    extra = {'mmdla_meta.json': ''}
+    module = torch.jit.load(str(out), _extra_files=extra)
+    assert json.loads(extra['mmdla_meta.json'])['outputs'] == json.dumps(
+        {'classifier': ['logits'], 'segmentor': ['seg_logits'],
+         'detector': ['heatmap', 'wh', 'offset']}[name])
+
+    def run(x):
+        with torch.no_grad():
+            return [t.numpy() for t in module(x)]
+    check_file(run, model, name, 1, odd, 'TorchScript')
+    check_file(run, model, name, 2, even, 'TorchScript')
+
+
+@pytest.mark.slow
+def test_dynamo_exporter(trained, tmp_path, capsys):
+    config, checkpoint, model = trained('classifier')
+    out = tmp_path / 'cls.onnx'
+    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', '64',
+                           '--dynamic', '--exporter', 'dynamo']) == 0
+    tool_output(capsys)
+    _, run = ort_runner(out)
+    check_file(run, model, 'classifier', 2, (65, 71), 'ONNX dynamo')
+
+
+def test_the_check_reports_differences():
+    from mmdla.apis.export import compare_outputs
+    ref = np.zeros((2, 3, 4, 4), np.float32)
+    ref[:, 1] = 2.0
+    out = ref.copy()
+    out[0, 1, 0, 0] = 0.0  # one of 32 argmaxes moves to class 0 (first index of a tie)
+    out[1, 2, 3, 3] = 2.5  # one moves to class 2
+    diff, shape = compare_outputs([ref, ref], [out, ref[:, :2]], ['a', 'b'])
+    assert diff.max_abs == 2.5 and diff.rel == 1.25
+    assert diff.agreement == pytest.approx(100 * 30 / 32) and not diff.ok
+    assert shape.rel == float('inf') and not shape.ok
+    close, = compare_outputs([ref], [ref + np.float32(1e-4)], ['a'])
+    assert close.rel == pytest.approx(5e-5, rel=1e-3) and close.agreement == 100 and close.ok
+
+
+def test_bad_input(trained, tmp_path, capsys, monkeypatch):
+    config, _, _ = trained('segmentor')
+    _, cls_checkpoint, _ = trained('classifier')
+    out = str(tmp_path / 'm.onnx')
+    err = run_and_expect_error(onnx_tool, ['configs/nope.py', '--out', out], capsys)
+    assert "config file 'configs/nope.py' does not exist" in err
+    err = run_and_expect_error(onnx_tool, [config, cls_checkpoint, '--out', out], capsys)
+    assert 'does not fit the config' in err
+    err = run_and_expect_error(onnx_tool, [str(ROOT / 'configs/centernet_dla34_coco.py'),
+                                           '--out', out], capsys)
+    assert 'ModulatedDeformConv2d' in err and 'model.neck.use_dcn=False' in err
+    err = run_and_expect_error(ts_tool, [str(ROOT / 'configs/centernet_dla34_coco.py'),
+                                         '--out', out], capsys)
+    assert 'TorchScript cannot run' in err
+    for shape in (['0', '64'], ['-5', '64'], ['31'], ['64', '64', '64']):
+        err = run_and_expect_error(onnx_tool, [config, '--out', out, '--shape', *shape], capsys)
+        assert err.startswith('error: --shape must be H W') and ' '.join(shape) in err
+    err = run_and_expect_error(onnx_tool, [config, '--out', str(tmp_path)], capsys)
+    assert 'is a directory' in err
+    err = run_and_expect_error(onnx_tool, [config, '--out', out, '--check-shape', '64', '64'],
+                               capsys)
+    assert 'add --dynamic' in err
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)  # import onnxruntime fails
+    err = run_and_expect_error(onnx_tool, [config, '--out', out], capsys)
+    assert "onnxruntime is not installed: pip install 'mmdla[deploy]'" in err
+    assert not (tmp_path / 'm.onnx').exists()

@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Export an mmdla classifier, segmentor or detector to TorchScript and check it.
+
+    python tools/deployment/pytorch2torchscript.py CONFIG [CHECKPOINT] --out FILE.pt
+        [--shape H [W]] [--batch N] [--check-shape H W] [--no-optimize]
+        [--cfg-options KEY=VALUE ...]
+
+``torch.jit.trace`` of the same model and outputs as ``pytorch2onnx.py`` (the model of
+``mmdla.apis.init_model``; classifiers ``logits``, segmentors ``seg_logits`` at input size,
+CenterNet detectors ``(heatmap, wh, offset)``), saved with ``torch.jit.save`` (metadata in
+the archive's ``mmdla_meta.json``). Load it with ``torch.jit.load(FILE)``: no mmdla, mmcv or
+OpenMMLab import needed. The traced module takes any batch and size >= 32 (the sizes are
+traced, not fixed); the tool checks it at the traced input and at batch + 1 and a second
+size (``--check-shape``, default H + 5, W + 3), printing per output the max abs and
+relative difference (max|a-b| / max|b|) to PyTorch, the argmax agreement, the times and
+the file size; exit 1 unless relative difference <= 1e-4 and agreement >= 99.9 %.
+Detectors need ``model.neck.use_dcn=False`` (mmcv's deformable conv cannot be traced).
+Bad input -> one-line error, exit 2.
+"""
+import sys
+
+import mmdla  # noqa: F401  (compat fixes + registration)
+
+from mmdla.apis.export import export_parser, run_export
+from mmdla.errors import exit_on_input_error
+
+
+@exit_on_input_error
+def main(argv=None) -> int:
+    args = export_parser('torchscript', __doc__).parse_args(argv)
+    return run_export(args, 'torchscript')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
