@@ -38,12 +38,23 @@ def _rebind_closed_log_streams():
                 handler.stream = sys.stdout  # (setStream would flush the closed one)
 
 
+def _with_subclasses(cls):
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _with_subclasses(sub)
+
+
 @pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """``init_model`` (like mmseg's and mmdet's) sets MMEngine's global default scope, e.g.
-    to mmdet; drop the scopes a test created so that tests do not depend on their order."""
+def _drop_new_global_instances():
+    """MMEngine keeps global instances by name: ``init_model`` (like mmseg's and mmdet's)
+    sets the default scope (e.g. to mmdet), and a tool run in-process leaves its visualizer
+    ('visualizer'), which a later Runner in this process would reuse with that test's
+    directories. Drop the ones a test created so that tests do not depend on their order."""
     from mmengine.registry import DefaultScope
-    before = set(DefaultScope._instance_dict)
+    from mmengine.visualization import Visualizer
+    classes = [DefaultScope, *_with_subclasses(Visualizer)]
+    before = {cls: set(cls._instance_dict) for cls in classes}
     yield
-    for name in [n for n in DefaultScope._instance_dict if n not in before]:
-        DefaultScope._instance_dict.pop(name)
+    for cls in [DefaultScope, *_with_subclasses(Visualizer)]:
+        for name in set(cls._instance_dict) - before.get(cls, set()):
+            cls._instance_dict.pop(name)

@@ -38,24 +38,6 @@ SMALL_SEG_DICT = {'model.backbone.arch': 'dla46_c',
                   'model.decode_head.in_channels': [32, 64, 64, 128, 256]}
 
 
-def _subclasses(cls):
-    yield cls
-    for sub in cls.__subclasses__():
-        yield from _subclasses(sub)
-
-
-@pytest.fixture(autouse=True)
-def _drop_new_visualizers():
-    """tools/test.py run in-process leaves MMEngine visualizer instances ('visualizer') that a
-    later Runner in this process would reuse, with this test's directories: drop them."""
-    from mmengine.visualization import Visualizer
-    before = {c: set(c._instance_dict) for c in _subclasses(Visualizer)}
-    yield
-    for c in _subclasses(Visualizer):
-        for name in set(c._instance_dict) - before.get(c, set()):
-            c._instance_dict.pop(name)
-
-
 def _train(config, work, options):
     # the two runs share the two cores: one thread each (no oversubscription)
     return subprocess.Popen([sys.executable, 'tools/train.py', config, '--work-dir', str(work),
@@ -129,7 +111,7 @@ def test_tensorboard_events_hold_the_logged_losses(runs):
 
 def test_add_tensorboard_keeps_local_backend_and_cfg_options_recipe():
     from mmdla.engine import load_config
-    from mmdla.engine.launch import add_tensorboard
+    from mmdla.engine import add_tensorboard
     for config in (SEG_CONFIG, CLS_CONFIG, DET_CONFIG):
         cfg = add_tensorboard(add_tensorboard(load_config(config)))  # twice: added once
         assert [b['type'] for b in cfg.visualizer.vis_backends] == [

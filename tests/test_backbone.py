@@ -86,7 +86,7 @@ def test_norm_eval_keeps_bn_in_eval_after_train():
     assert all(m.training for m in model_no.modules() if isinstance(m, _BatchNorm))
 
 
-@pytest.mark.parametrize('arch', ['dla34', 'dla60x_c'])
+@pytest.mark.parametrize('arch', ['dla34', 'dla60x_c', 'dla60_res2next'])
 def test_with_cp_same_outputs_and_grads(arch):
     torch.manual_seed(1)
     plain = DLA(arch)
@@ -105,6 +105,7 @@ def test_with_cp_same_outputs_and_grads(arch):
     sum((o**2).mean() for o in outs_b).backward()
     grads_b = dict(ckpt.named_parameters())
     for name, p in plain.named_parameters():
+        assert p.grad is not None, name  # DDP without find_unused_parameters
         torch.testing.assert_close(p.grad, grads_b[name].grad, rtol=1e-5, atol=1e-7)
 
 

@@ -52,6 +52,17 @@ def _missing_library(config: str, scope: str) -> str:
             f"pip install 'mmdla[{EXTRAS[scope]}]'")
 
 
+def check_image_output(path: str, example: str = 'out.png') -> None:
+    """An output picture path for the analysis tools: its directory exists and it has an
+    extension (matplotlib picks the format from it)."""
+    out_dir = osp.dirname(osp.abspath(path))
+    if not osp.isdir(out_dir):
+        raise ConfigInputError(f"--out '{path}': directory '{out_dir}' does not exist")
+    if not osp.splitext(path)[1]:
+        raise ConfigInputError(f"--out '{path}' has no extension: give an image file name, "
+                               f'e.g. {example} (.png, .pdf, .svg, .jpg)')
+
+
 def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
                 work_dir: Optional[str] = None) -> Config:
     """Load ``config``, apply ``--cfg-options``, the launcher and the work dir

@@ -23,6 +23,7 @@ import os.path as osp
 from glob import glob
 from typing import Dict, List, Tuple
 
+from mmdla.engine import check_image_output
 from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
 
 #: {key: (iterations, values)} of one run
@@ -175,12 +176,7 @@ def main(argv=None):
         if not any(key in c for c in runs):
             found = sorted(set().union(*runs))
             raise ConfigInputError(f"no log has '{key}'; they have: {', '.join(found)}")
-    out_dir = osp.dirname(osp.abspath(args.out))
-    if not osp.isdir(out_dir):
-        raise ConfigInputError(f"--out '{args.out}': directory '{out_dir}' does not exist")
-    if not osp.splitext(args.out)[1]:
-        raise ConfigInputError(f"--out '{args.out}' has no extension: give an image file name, "
-                               'e.g. curves.png (.png, .pdf, .svg, .jpg)')
+    check_image_output(args.out, 'curves.png')
     plot(runs, names, args.keys, args.out, args.title)
     for name, curves in zip(names, runs):
         for key in args.keys:

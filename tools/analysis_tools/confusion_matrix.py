@@ -36,7 +36,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
-from mmdla.engine import check_config_inputs, load_config
+from mmdla.engine import check_config_inputs, check_image_output, load_config
 from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
 
 SEG, CLS = 'mmseg', 'mmpretrain'
@@ -262,12 +262,7 @@ def main(argv=None):
     if scope not in (SEG, CLS):
         raise ConfigInputError(f'{args.config} is a {scope} config: confusion_matrix.py is for '
                                'segmentation (mmseg) and classification (mmpretrain) configs')
-    out_dir = osp.dirname(osp.abspath(args.out))
-    if not osp.isdir(out_dir):
-        raise ConfigInputError(f"--out '{args.out}': directory '{out_dir}' does not exist")
-    if not osp.splitext(args.out)[1]:
-        raise ConfigInputError(f"--out '{args.out}' has no extension: give an image file name, "
-                               'e.g. cm.png (.png, .pdf, .svg, .jpg)')
+    check_image_output(args.out, 'cm.png')
     if not osp.exists(args.predictions):
         raise ConfigInputError(f"predictions '{args.predictions}' do not exist: give the "
                                '--out of tools/test.py (or a checkpoint)')
