@@ -157,6 +157,35 @@ def test_safetensors_bin_and_pth_give_the_same_checkpoint(tmp_path, capsys):
     assert first != (tmp_path / 'timm.pth.mmdla.pth').read_bytes()  # meta: another source
 
 
+def test_directory_of_hub_downloads_converts_with_progress(tmp_path, capsys):
+    """SRC_DIR DST_DIR: every checkpoint below SRC_DIR (one per hub folder: the safetensors
+    file, not its pytorch_model.bin twin) lands in DST_DIR under its model-zoo name, with the
+    same bytes as a single conversion; a second source of the same name is not lost."""
+    hub, out = tmp_path / 'timm', tmp_path / 'checkpoints'
+    for arch in ('dla46_c', 'dla46x_c'):
+        (hub / f'{arch}.in1k').mkdir(parents=True)
+        sd = random_timm_dla(arch).state_dict()
+        _save_safetensors(sd, hub / f'{arch}.in1k' / 'model.safetensors')
+        torch.save(sd, hub / f'{arch}.in1k' / 'pytorch_model.bin')
+    torch.save(sd, hub / 'my_dla46x_c.pth')  # the same arch once more
+    capsys.readouterr()
+    assert dla2mmdla.main([str(hub), str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert '3/3' in printed  # mmengine's progress bar over the files
+    assert sorted(p.name for p in out.iterdir()) == [
+        'dla46_c_imagenet.pth', 'dla46x_c_imagenet.pth', 'dla46x_c_imagenet_my_dla46x_c.pth']
+    single = tmp_path / 'single.pth'
+    dla2mmdla.main([str(hub / 'dla46_c.in1k' / 'model.safetensors'), str(single)])
+    assert (out / 'dla46_c_imagenet.pth').read_bytes() == single.read_bytes()
+    assert dla2mmdla.main([str(hub), str(out)]) == 0  # a re-run replaces, adds nothing
+    assert len(list(out.iterdir())) == 3
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'missing'), str(out)], capsys)
+    assert 'does not exist' in err
+    (tmp_path / 'empty').mkdir()
+    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'empty'), str(out)], capsys)
+    assert 'holds no checkpoint files' in err
+
+
 def test_corrupt_safetensors_is_one_line_error(tmp_path, capsys):
     _save_safetensors(random_timm_dla('dla46_c').state_dict(), tmp_path / 'model.safetensors')
     data = (tmp_path / 'model.safetensors').read_bytes()
