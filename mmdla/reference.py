@@ -52,6 +52,7 @@ IMAGENET: Dict[str, ImageNetFacts] = {
     'dla169': ImageNetFacts(53_989_016, 53_389_720, 52_364_720, 11.558, 78.70, '0914e092'),
 }
 
+
 class TimmFacts(NamedTuple):
     """A DLA that only timm publishes (no paper figure, no official checkpoint): parameters
     of timm's classifier with 1000 classes (= mmdla's DLA + a 1000-class linear head), of
@@ -95,7 +96,7 @@ DLA_UP: Dict[str, SegmentationFacts] = {
     'dla169': SegmentationFacts(62_958_139, 61_333_843, 61_333_451, 763.2, 770.0),
 }
 
-#: classes of the fine-grained sets of the paper's Table 3 (mmpretrain dataset types)
+
 class DetectionFacts(NamedTuple):
     """CenterNet DLA-34 (ctdet, 80 COCO classes, ``head_conv`` 256, down_ratio 4): parameters
     of CenterNet's own network (checkpoint tensors, dead ``project`` convs included), of the
@@ -113,9 +114,11 @@ class DetectionFacts(NamedTuple):
 
 CENTERNET = DetectionFacts(19_675_892, 19_634_164, 15_229_104, 3_940_336, 464_724,
                            (36.3, 38.2, 40.7), (37.4, 39.2, 41.7))
-#: parameters of one deformable 3x3 conv's offset/mask conv (27 outputs) beyond the plain
-#: conv it generalises, for ``in_channels`` inputs
+
+
 def dcn_offset_params(in_channels: int) -> int:
+    """Parameters of one deformable 3x3 conv's offset/mask conv (27 outputs) beyond the
+    plain conv it generalises, for ``in_channels`` inputs."""
     return 27 * (9 * in_channels + 1)
 
 
@@ -134,6 +137,7 @@ def centernet_params(num_classes: int, use_dcn: bool = True) -> int:
 CENTERNET_MEAN_BGR = (0.40789654, 0.44719302, 0.47026115)
 CENTERNET_STD_BGR = (0.28863828, 0.27408164, 0.27809835)
 
+#: classes of the fine-grained sets of the paper's Table 3 (mmpretrain dataset types)
 FINE_GRAINED_CLASSES = {'cub': 200, 'cars': 196, 'aircraft': 100, 'food101': 101}
 
 # Normalisation (official code): ImageNet statistics of 0-1 RGB pixels, and the

@@ -14,11 +14,13 @@ from typing import Iterable, List, Optional
 
 from mmengine.registry import Registry
 
-__all__ = ['LIBRARIES', 'DownstreamRegistry', 'MODELS', 'DATASETS', 'TRANSFORMS']
+__all__ = ['LIBRARIES', 'EXTRAS', 'DownstreamRegistry', 'MODELS', 'DATASETS', 'TRANSFORMS']
 
 #: downstream library -> its registry module
 LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry',
              'mmdet': 'mmdet.registry'}
+#: downstream library -> the pip extra of mmdla that installs it (setup.py)
+EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls', 'mmdet': 'det'}
 
 
 def installed_registries(name: str, libraries: Iterable[str]) -> List[Registry]:

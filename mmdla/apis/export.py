@@ -170,6 +170,18 @@ def _dynamic_axes(task: str) -> Dict[str, Dict[int, str]]:
     return axes
 
 
+@contextlib.contextmanager
+def _quiet_tracing():
+    """Silence what tracing warns about: a TracerWarning at every Python check of a traced
+    size (in the DLA models channel checks, fixed by the weights; crop_to slices when
+    traced) and torch 2.13's deprecation of the tracer-based exporters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.filterwarnings('ignore', category=DeprecationWarning)
+        warnings.filterwarnings('ignore', category=FutureWarning)
+        yield
+
+
 def export_onnx(wrapper: TensorOutputs, example: torch.Tensor, path: str, dynamic: bool = False,
                 opset: int = 17, exporter: str = 'torchscript',
                 props: Optional[Dict[str, str]] = None) -> None:
@@ -179,12 +191,7 @@ def export_onnx(wrapper: TensorOutputs, example: torch.Tensor, path: str, dynami
     ``exporter``: 'torchscript' (``torch.onnx.export(dynamo=False)``, the tracer) or
     'dynamo' (``torch.export``; needs onnxscript)."""
     names = dict(input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES[wrapper.task]))
-    with warnings.catch_warnings():
-        # the tracer warns at every Python check of a traced size: in the DLA models
-        # those are channel checks (fixed by the weights); crop_to slices when traced
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        warnings.filterwarnings('ignore', category=DeprecationWarning)
-        warnings.filterwarnings('ignore', category=FutureWarning)
+    with _quiet_tracing():
         if exporter == 'torchscript':
             buffer = io.BytesIO()
             torch.onnx.export(wrapper, (example, ), buffer, dynamo=False, opset_version=opset,
@@ -215,12 +222,8 @@ def export_torchscript(wrapper: TensorOutputs, example: torch.Tensor, path: str,
                        props: Optional[Dict[str, str]] = None) -> None:
     """``torch.jit.trace`` ``wrapper`` on ``example`` and save it to ``path`` (``props`` as
     ``mmdla_meta.json`` inside the archive: ``torch.jit.load(path, _extra_files=...)``)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        warnings.filterwarnings('ignore', category=DeprecationWarning)
-        warnings.filterwarnings('ignore', category=FutureWarning)
-        with torch.no_grad():
-            traced = torch.jit.trace(wrapper, (example, ), check_trace=False)
+    with _quiet_tracing(), torch.no_grad():
+        traced = torch.jit.trace(wrapper, (example, ), check_trace=False)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     torch.jit.save(traced, path, _extra_files={'mmdla_meta.json': json.dumps(props or {})})
 

@@ -6,14 +6,13 @@ the checkpoint strictly and returns it ready for inference - still the library's
 class, so ``predict``, ``extract_feat``, ``decode_head`` and mmseg's / mmpretrain's
 ``inference_model`` work unchanged.
 """
-import importlib
 from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmdla.engine.checks import check_checkpoint_fits
+from mmdla.engine.checks import check_checkpoint_fits, dataset_class_metainfo
 from mmdla.engine.launch import load_config
 from mmdla.errors import ConfigInputError
 from mmdla.models.layout import apply_memory_format
@@ -69,9 +68,8 @@ def _dataset_meta(cfg: Config, checkpoint_meta: dict) -> dict:
     if meta:
         return meta
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    registry = importlib.import_module(f"{cfg.get('default_scope', 'mmseg')}.registry")
-    dataset_cls = registry.DATASETS.get(dataset.get('type', '')) if dataset else None
-    meta = dict(getattr(dataset_cls, 'METAINFO', {}) or {})
+    meta = (dataset_class_metainfo(cfg.get('default_scope', 'mmseg'), dataset.get('type', ''))
+            if dataset else {})
     override = dict(dataset.get('metainfo') or {})
     if 'classes' in override and len(meta.get('palette', ())) != len(override['classes']):
         meta.pop('palette', None)  # the class's palette is for its own classes

@@ -191,17 +191,23 @@ def check_model_wiring(model: dict) -> None:
                     f'(output {i} has {channels[i]} channels, not {c}): ' + fix)
 
 
+def dataset_class_metainfo(scope: str, dataset_type) -> dict:
+    """``METAINFO`` of the dataset class ``dataset_type`` in library ``scope``'s registry;
+    empty when the library or the type is not found."""
+    try:
+        registry = importlib.import_module(f'{scope}.registry').DATASETS
+        dataset_cls = registry.get(dataset_type)
+    except (ImportError, KeyError):
+        return {}
+    return dict(getattr(dataset_cls, 'METAINFO', {}) or {})
+
+
 def _dataset_classes(scope: str, dataset: dict) -> Optional[tuple]:
     """The class names a dataset config declares (metainfo or the class's METAINFO)."""
     metainfo = dataset.get('metainfo') or {}
     if metainfo.get('classes'):
         return tuple(metainfo['classes'])
-    try:
-        registry = importlib.import_module(f'{scope}.registry').DATASETS
-        dataset_cls = registry.get(dataset.get('type'))
-    except (ImportError, KeyError):
-        return None
-    classes = getattr(dataset_cls, 'METAINFO', {}).get('classes') if dataset_cls else None
+    classes = dataset_class_metainfo(scope, dataset.get('type')).get('classes')
     return tuple(classes) if classes else None
 
 

@@ -10,6 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from mmdla.errors import ConfigInputError
+from mmdla.registry import EXTRAS
 from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.builders import build_in_scope
 from .checks import check_config_inputs, check_model_wiring
@@ -18,8 +19,6 @@ from .distributed import setup_cpu_distributed
 #: default scopes the tools can run (mmseg: segmentation, mmpretrain: classification,
 #: mmdet: detection)
 SUPPORTED_SCOPES = ('mmseg', 'mmpretrain', 'mmdet')
-#: the pip extra of mmdla that installs each scope's library (setup.py)
-EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls', 'mmdet': 'det'}
 
 
 def add_runner_args(parser: argparse.ArgumentParser, tensorboard: bool = False) -> None:

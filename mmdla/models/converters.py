@@ -12,9 +12,9 @@ state dict lists the tensors in the model's own order whatever the order of the 
 (safetensors files list theirs alphabetically), so the same tensors give the same file.
 
 Converted checkpoints also carry ``meta['dataset_meta']`` (class names, palette) of the
-dataset the weights were trained on (:func:`converted_dataset_meta`): mmdla's
-``init_model``, mmseg's ``MMSegInferencer`` / ``init_model`` and mmpretrain's inferencers
-and ``get_model`` read them from there.
+dataset the weights were trained on (:func:`choose_dataset`, :func:`dataset_metainfo`):
+mmdla's ``init_model``, mmseg's ``MMSegInferencer`` / ``init_model`` and mmpretrain's
+inferencers and ``get_model`` read them from there.
 
 The result is an MMEngine checkpoint for an mmpretrain ``ImageClassifier`` (DLA +
 GlobalAveragePooling + LinearClsHead): ``backbone.*`` and ``head.fc.{weight,bias}``, the
@@ -30,6 +30,8 @@ from typing import Dict, List, Mapping, Optional
 import torch
 
 from mmdla.errors import CheckpointMismatchError, ConfigInputError
+from mmdla.reference import FINE_GRAINED_CLASSES
+from mmdla.registry import EXTRAS
 from mmdla.utils.state_dict import Mismatch, summarise
 from .backbones.dla import arch_signature, detect_arch, parse_arch
 
@@ -235,15 +237,15 @@ def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
 #: when needed (the converter itself needs none of these libraries).
 DATASETS = {
     'imagenet': ('classification', 1000, 'mmpretrain.datasets', 'ImageNet'),
-    'cub': ('classification', 200, 'mmpretrain.datasets', 'CUB'),
-    'cars': ('classification', 196, 'mmpretrain.datasets', 'StanfordCars'),
-    'aircraft': ('classification', 100, 'mmpretrain.datasets', 'FGVCAircraft'),
-    'food101': ('classification', 101, 'mmpretrain.datasets', 'Food101'),
+    **{name: ('classification', FINE_GRAINED_CLASSES[name], 'mmpretrain.datasets', cls)
+       for name, cls in [('cub', 'CUB'), ('cars', 'StanfordCars'),
+                         ('aircraft', 'FGVCAircraft'), ('food101', 'Food101')]},
     'cityscapes': ('segmentation', 19, 'mmseg.datasets', 'CityscapesDataset'),
     'camvid': ('segmentation', 11, 'mmdla.datasets.camvid', 'CamVidDataset'),
     'coco': ('detection', 80, 'mmdet.datasets', 'CocoDataset'),
 }
-_EXTRA = {'mmpretrain': 'cls', 'mmseg': 'seg', 'mmdla': 'seg', 'mmdet': 'det'}
+#: the pip extra for the library of a dataset module (mmdla's CamVidDataset is mmseg's)
+_EXTRA = {**EXTRAS, 'mmdla': EXTRAS['mmseg']}
 
 
 def choose_dataset(task: str, num_classes: int, dataset: Optional[str] = None) -> str:
@@ -293,10 +295,3 @@ def dataset_metainfo(dataset: str) -> dict:
     if 'palette' in metainfo:
         meta['palette'] = [list(map(int, colour)) for colour in metainfo['palette']]
     return meta
-
-
-def converted_dataset_meta(result: ConversionResult, dataset: Optional[str] = None) -> dict:
-    """The ``dataset_meta`` of a converted checkpoint (empty for ``dataset='none'``); see
-    :func:`choose_dataset`."""
-    dataset = choose_dataset(result.task, result.num_classes, dataset)
-    return {} if dataset == 'none' else dataset_metainfo(dataset)

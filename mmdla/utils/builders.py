@@ -38,9 +38,10 @@ def build_model_from_config(config, for_analysis: bool = True):
     return build_in_scope(model_cfg, scope).eval()
 
 
-def build_in_scope(model_cfg: dict, scope: str):
-    """``MODELS.build(model_cfg)`` with the registry and default scope of library ``scope``
-    (mmseg, mmpretrain, mmdet), whatever the process' current default scope is."""
-    registry = importlib.import_module(f'{scope}.registry').MODELS
+def build_in_scope(cfg: dict, scope: str, registry: str = 'MODELS'):
+    """``<registry>.build(cfg)`` (a model by default, ``'DATASETS'`` for a dataset) with the
+    registry and default scope of library ``scope`` (mmseg, mmpretrain, mmdet), whatever the
+    process' current default scope is."""
+    registry = getattr(importlib.import_module(f'{scope}.registry'), registry)
     with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(model_cfg)
+        return registry.build(cfg)

@@ -26,6 +26,7 @@ from mmengine.registry import DefaultScope
 from mmdla.engine import load_config
 from mmdla.engine.checks import check_data
 from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.utils import build_in_scope
 
 #: the visualizer each library draws its samples with
 VISUALIZERS = {'mmseg': 'SegLocalVisualizer', 'mmpretrain': 'UniversalVisualizer',
@@ -107,9 +108,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     scope = cfg.default_scope
     check_data(cfg, ['train_dataloader'])  # missing data: one line naming the key and fix
-    registry = importlib.import_module(f'{scope}.registry').DATASETS
-    with DefaultScope.overwrite_default_scope(scope):
-        dataset = registry.build(cfg.train_dataloader.dataset)
+    dataset = build_in_scope(cfg.train_dataloader.dataset, scope, 'DATASETS')
     visualizer = build_visualizer(scope, dataset.metainfo)
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)

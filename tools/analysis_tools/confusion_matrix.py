@@ -26,7 +26,6 @@ computed as mmseg's IoUMetric does: classes with an empty union are left out).
 """
 import argparse
 import copy
-import importlib
 import os.path as osp
 from typing import Iterator, List, Tuple
 
@@ -38,6 +37,7 @@ from mmengine.structures import BaseDataElement
 
 from mmdla.engine import check_config_inputs, check_image_output, load_config
 from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
+from mmdla.utils import build_in_scope
 
 SEG, CLS = 'mmseg', 'mmpretrain'
 ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadSegAnnotations')
@@ -97,9 +97,8 @@ def _innermost(dataset_cfg) -> dict:
 
 def build_dataset(cfg, scope: str, pipeline: list):
     """The config's test dataset with ``pipeline`` (class names, ground truth)."""
-    registry = importlib.import_module(f'{scope}.registry').DATASETS
-    with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(_with_pipeline(cfg.test_dataloader.dataset, pipeline))
+    return build_in_scope(_with_pipeline(cfg.test_dataloader.dataset, pipeline), scope,
+                          'DATASETS')
 
 
 def annotation_pipeline(cfg) -> list:

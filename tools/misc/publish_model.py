@@ -10,7 +10,6 @@ versions) and drops everything else MMEngine saves for resuming - ``optimizer``,
 hash ``torch.hub`` checks) and prints its path. IN is never modified or overwritten.
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import tempfile
@@ -20,17 +19,9 @@ import torch
 
 from mmdla.compat import load_checkpoint_file
 from mmdla.errors import CheckpointError, ConfigInputError, exit_on_input_error
+from mmdla.utils.files import sha256sum
 
 KEEP = ('state_dict', 'meta')
-BLOCK_SIZE = 1 << 20
-
-
-def sha256sum(filename: str) -> str:
-    digest = hashlib.sha256()
-    with open(filename, 'rb') as f:
-        for block in iter(lambda: f.read(BLOCK_SIZE), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def published_name(out_file: str, sha: str) -> str:

@@ -36,7 +36,6 @@ checkpoints, a directory given for a file, DST equal to SRC, or a dataset that d
 second, most of it reading and writing the files.)
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -49,6 +48,7 @@ from mmdla.errors import (CheckpointError, CheckpointMismatchError, ConfigInputE
                           exit_on_input_error)
 from mmdla.models.converters import (DATASETS, choose_dataset, convert_dla_checkpoint,
                                      dataset_metainfo)
+from mmdla.utils.files import sha256sum
 from mmdla.version import __version__
 
 CHECKPOINT_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
@@ -139,14 +139,6 @@ def read_checkpoint(src: str):
         raise CheckpointError(f"cannot read '{src}' as a PyTorch or safetensors checkpoint "
                               f'({_first_line(exc)}): is it truncated or not a '
                               'checkpoint?') from None
-
-
-def sha256sum(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_checkpoint(checkpoint: dict, dst: str) -> None:
