@@ -1,5 +1,7 @@
 """Helpers shared by the tests (no test module imports another one)."""
+import glob
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,12 @@ def official_layout(mmdla_state_dict):
                 break
         out[name.replace('.conv_offset.', '.conv_offset_mask.')] = tensor.contiguous()
     return out
+
+
+def logged_scalars(work_dir) -> list:
+    """The json lines MMEngine logged (``<timestamp>/vis_data/scalars.json``) for the one
+    training run in ``work_dir``."""
+    paths = glob.glob(str(Path(work_dir) / '*/vis_data/scalars.json'))
+    assert len(paths) == 1, paths
+    with open(paths[0]) as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import ROOT, data_root_options, load_tool, run_and_expect_error
+from tests.helpers import (ROOT, data_root_options, load_tool, logged_scalars,
+                           run_and_expect_error)
 
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
 analyze_logs = load_tool('tools/analysis_tools/analyze_logs.py')
@@ -72,12 +73,6 @@ def runs(tmp_path_factory):
                 cls_ckpt=str(root / 'cls' / 'epoch_2.pth'))
 
 
-def json_lines(work):
-    path = glob.glob(str(work / '*/vis_data/scalars.json'))
-    assert len(path) == 1, path
-    return [json.loads(line) for line in open(path[0])]
-
-
 def assert_picture(path, min_size=(100, 100), min_colours=20):
     """The file is a PNG with real content: decodes, large enough, many colours."""
     with open(path, 'rb') as f:
@@ -100,7 +95,7 @@ def test_tensorboard_events_hold_the_logged_losses(runs):
     accumulator = EventAccumulator(os.path.dirname(events[0]))
     accumulator.Reload()
     assert {'loss', 'lr', 'mIoU'} <= set(accumulator.Tags()['scalars'])
-    logged = {r['step']: r['loss'] for r in json_lines(runs['seg_work']) if 'loss' in r}
+    logged = {r['step']: r['loss'] for r in logged_scalars(runs['seg_work']) if 'loss' in r}
     assert sorted(logged) == list(range(1, SEG_ITERS + 1))  # LocalVisBackend kept
     board = {e.step: e.value for e in accumulator.Scalars('loss')}
     assert sorted(board) == sorted(logged)
@@ -130,14 +125,14 @@ def test_analyze_logs_overlays_runs(runs, tmp_path, capsys):
     curves = analyze_logs.main([str(runs['seg_work']), cls_run_dir, '--keys', 'loss', 'lr',
                                 'mIoU', 'accuracy/top1', '--out', str(out)])
     assert list(curves) == ['seg', 'cls']  # default legend: the work dirs' names
-    lines = json_lines(runs['seg_work'])
+    lines = logged_scalars(runs['seg_work'])
     losses = [r['loss'] for r in lines if 'loss' in r]
     assert curves['seg']['loss'] == (list(range(1, SEG_ITERS + 1)), losses)
     assert curves['seg']['lr'] == (list(range(1, SEG_ITERS + 1)),
                                    [r['lr'] for r in lines if 'lr' in r])
     assert curves['seg']['mIoU'] == ([2, 4], [r['mIoU'] for r in lines if 'mIoU' in r])
     # epoch-based run: validation after epoch e at its last iteration (2 per epoch)
-    cls_lines = json_lines(runs['cls_work'])
+    cls_lines = logged_scalars(runs['cls_work'])
     assert curves['cls']['accuracy/top1'] == (
         [CLS_ITERS_PER_EPOCH, 2 * CLS_ITERS_PER_EPOCH],
         [r['accuracy/top1'] for r in cls_lines if 'accuracy/top1' in r])

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT, data_root_options, per_class_iou
+from tests.helpers import ROOT, data_root_options, logged_scalars, per_class_iou
 
 MIN_MIOU = 55.0  # the target for the main job (seed 0)
 #: the classes the toy scenes draw (Cityscapes names)
@@ -40,8 +40,7 @@ def test_toy_train_test_tta_demo(tmp_path):
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     assert checkpoint.endswith('iter_500.pth')
 
-    scalars = glob.glob(str(work / '*/vis_data/scalars.json'))[0]
-    losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
+    losses = [r['loss'] for r in logged_scalars(work) if 'loss' in r]
     assert len(losses) >= 10 and sum(losses[-3:]) / 3 < 0.6 * sum(losses[:3]) / 3, losses
 
     miou = {}
@@ -99,8 +98,7 @@ def test_toy_classification_train_and_test(tmp_path):
     options = ['--cfg-options', *data_root_options(data)]
     work = tmp_path / 'work'
     run('tools/train.py', 'configs/dla46_c_toy_cls.py', '--work-dir', work, *options)
-    scalars = glob.glob(str(work / '*/vis_data/scalars.json'))[0]
-    losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
+    losses = [r['loss'] for r in logged_scalars(work) if 'loss' in r]
     assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4, losses
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     out = tmp_path / 'preds.pkl'
@@ -128,8 +126,7 @@ def test_toy_classification_compile_train_and_test(tmp_path):
     out = run('tools/train.py', 'configs/dla46_c_toy_cls.py', '--compile', '--work-dir', work,
               *options)
     assert 'Model has been "compiled"' in out
-    scalars = glob.glob(str(work / '*/vis_data/scalars.json'))[0]
-    losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
+    losses = [r['loss'] for r in logged_scalars(work) if 'loss' in r]
     assert losses and all(np.isfinite(losses))
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     top1 = {}

@@ -9,8 +9,7 @@ Parameters and GMACs of the README tables are computed from the configs
 Cityscapes configs, 512x512 for the CenterNet configs); top-1 and file names of the
 released official weights, and every figure of docs/reference.md, come from
 :mod:`mmdla.reference`. The parts between ``<!-- model-zoo:NAME -->`` and
-``<!-- /model-zoo:NAME -->`` are generated (README's ``weights`` part only where it has
-those markers).
+``<!-- /model-zoo:NAME -->`` are generated.
 
 Weights: each metafile model has ``Weights:``, the URL of the converted checkpoint as an
 asset of the mmdla GitHub release of the current version (:data:`RELEASE_URL`), and
@@ -263,10 +262,9 @@ def generated_files():
     readme = open(readme_path).read()
     for name, table in [('classification', classification_table(cls_rows)),
                         ('segmentation', segmentation_table(seg_rows)),
-                        ('detection', detection_table(det_rows))]:
+                        ('detection', detection_table(det_rows)),
+                        ('weights', weights_table())]:
         readme = replace_marked(readme, 'README.md', name, table)
-    if '<!-- model-zoo:weights -->' in readme:  # the weights section's table, where present
-        readme = replace_marked(readme, 'README.md', 'weights', weights_table())
     docs_path = osp.join(ROOT, 'docs', 'reference.md')
     docs = open(docs_path).read()
     for name, table in reference_tables().items():
