@@ -17,7 +17,6 @@ import os.path as osp
 import shutil
 import sys
 import warnings
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -27,8 +26,7 @@ MIM_FILES = ('configs', 'tools', 'demo', 'model-index.yml')
 
 def read_requirements(path):
     with open(osp.join(HERE, path)) as f:
-        return [line.strip() for line in f
-                if line.strip() and not line.startswith('#')]
+        return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
 def read_version():
@@ -88,8 +86,10 @@ def mim_extension(argv):
     mim_dir = osp.join(HERE, 'mmdla', '.mim')
     # (building from an unpacked sdist: the sources are gone, its .mim copies are kept)
     names = [n for n in MIM_FILES if osp.exists(osp.join(HERE, n))] if mode else []
-    before = {n: osp.islink(osp.join(mim_dir, n)) for n in names
-              if osp.lexists(osp.join(mim_dir, n))}
+    before = {
+        n: osp.islink(osp.join(mim_dir, n))
+        for n in names if osp.lexists(osp.join(mim_dir, n))
+    }
     if names:
         os.makedirs(mim_dir, exist_ok=True)
     for name in names:
@@ -113,7 +113,7 @@ if __name__ == '__main__':
             name='mmdla',
             version=read_version(),
             description='Deep Layer Aggregation (DLA, DLA-Up) for MMPretrain and '
-                        'MMSegmentation',
+            'MMSegmentation',
             long_description=open('README.md').read() if osp.exists('README.md') else '',
             long_description_content_type='text/markdown',
             license='Apache License 2.0',
@@ -127,14 +127,20 @@ if __name__ == '__main__':
             # (classification), mmdla[det] (CenterNet DLA-34 in MMDetection),
             # mmdla[deploy] (ONNX export + onnxruntime check).
             extras_require={
-                'seg': read_requirements('requirements/seg.txt'),
-                'cls': read_requirements('requirements/cls.txt'),
-                'det': read_requirements('requirements/det.txt'),
-                'all': read_requirements('requirements/seg.txt')
-                + read_requirements('requirements/cls.txt')
-                + read_requirements('requirements/det.txt'),
-                'deploy': read_requirements('requirements/deploy.txt'),
-                'tests': read_requirements('requirements/tests.txt'),
+                'seg':
+                read_requirements('requirements/seg.txt'),
+                'cls':
+                read_requirements('requirements/cls.txt'),
+                'det':
+                read_requirements('requirements/det.txt'),
+                'all':
+                read_requirements('requirements/seg.txt') +
+                read_requirements('requirements/cls.txt') +
+                read_requirements('requirements/det.txt'),
+                'deploy':
+                read_requirements('requirements/deploy.txt'),
+                'tests':
+                read_requirements('requirements/tests.txt'),
             },
             zip_safe=False,
         )

@@ -21,10 +21,10 @@ model = dict(
         type='DLA',
         arch='dla34',
         out_indices=(2, 3, 4, 5),
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth',
-                      prefix='backbone.')),
-    neck=dict(_delete_=True, type='CenterNetDLANeck', in_channels=(64, 128, 256, 512),
-              use_dcn=True),
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth', prefix='backbone.')),
+    neck=dict(
+        _delete_=True, type='CenterNetDLANeck', in_channels=(64, 128, 256, 512), use_dcn=True),
     bbox_head=dict(in_channels=64, feat_channels=256))
 train_dataloader = dict(
     batch_size=16,
@@ -40,12 +40,11 @@ optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='Ad
 max_epochs = 140
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[90, 120],
-         gamma=0.1)
+    dict(
+        type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[90, 120], gamma=0.1)
 ]
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3,
-                    save_last=True))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3, save_last=True))
 auto_scale_lr = dict(base_batch_size=128)
 # CenterNet's test-time augmentation (tools/test.py --tta): scales 0.5-1.5, each with the
 # flip test (averaged heatmaps and sizes), scales merged by soft-NMS
@@ -54,14 +53,26 @@ tta_pipeline = [
     dict(type='LoadImageFromFile', to_float32=True),
     dict(
         type='TestTimeAug',
-        transforms=[
-            [dict(type='Resize', scale_factor=s, keep_ratio=True)
-             for s in (0.5, 0.75, 1.0, 1.25, 1.5)],
-            [dict(type='RandomCenterCropPad', ratios=None, border=None, mean=[0, 0, 0],
-                  std=[1, 1, 1], to_rgb=True, test_mode=True,
-                  test_pad_mode=['logical_or', 31], test_pad_add_pix=1)],
-            [dict(type='LoadAnnotations', with_bbox=True)],
-            [dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
-                                                   'img_shape', 'scale_factor', 'border'))]
-        ])
+        transforms=[[
+            dict(type='Resize', scale_factor=s, keep_ratio=True)
+            for s in (0.5, 0.75, 1.0, 1.25, 1.5)
+        ],
+                    [
+                        dict(
+                            type='RandomCenterCropPad',
+                            ratios=None,
+                            border=None,
+                            mean=[0, 0, 0],
+                            std=[1, 1, 1],
+                            to_rgb=True,
+                            test_mode=True,
+                            test_pad_mode=['logical_or', 31],
+                            test_pad_add_pix=1)
+                    ], [dict(type='LoadAnnotations', with_bbox=True)],
+                    [
+                        dict(
+                            type='PackDetInputs',
+                            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                       'scale_factor', 'border'))
+                    ]])
 ]

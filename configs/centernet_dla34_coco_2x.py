@@ -3,6 +3,11 @@ _base_ = './centernet_dla34_coco.py'
 max_epochs = 230
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[180, 210],
-         gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[180, 210],
+        gamma=0.1)
 ]

@@ -20,15 +20,22 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file='annotations/instances_train.json',
-                 data_prefix=dict(img='images/train/'), metainfo=dict(classes=classes),
-                 filter_cfg=dict(filter_empty_gt=True, min_size=0), pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='images/train/'),
+        metainfo=dict(classes=classes),
+        filter_cfg=dict(filter_empty_gt=True, min_size=0),
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file='annotations/instances_val.json',
-                 data_prefix=dict(img='images/val/'), metainfo=dict(classes=classes)))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/instances_val.json',
+        data_prefix=dict(img='images/val/'),
+        metainfo=dict(classes=classes)))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
@@ -36,10 +43,9 @@ optim_wrapper = dict(optimizer=dict(lr=2e-3))
 max_epochs = 40
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[30],
-         gamma=0.1)
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[30], gamma=0.1)
 ]
-default_hooks = dict(logger=dict(interval=6),
-                     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+default_hooks = dict(
+    logger=dict(interval=6), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)
 auto_scale_lr = dict(base_batch_size=8)

@@ -3,8 +3,8 @@
 # augmentation as Cityscapes. The paper gives no CamVid normalisation: ImageNet mean/std.
 # Data: python tools/dataset_converters/camvid.py PATH/TO/CamVid -o data/camvid
 _base_ = [
-    './_base_/models/dla_up.py', './_base_/datasets/camvid.py',
-    './_base_/seg_runtime.py', './_base_/schedules/camvid_1200e.py'
+    './_base_/models/dla_up.py', './_base_/datasets/camvid.py', './_base_/seg_runtime.py',
+    './_base_/schedules/camvid_1200e.py'
 ]
 crop_size = (448, 448)
 model = dict(
@@ -12,6 +12,7 @@ model = dict(
         mean=[0.485 * 255, 0.456 * 255, 0.406 * 255],
         std=[0.229 * 255, 0.224 * 255, 0.225 * 255],
         size=crop_size),
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth',
-                                prefix='backbone.')),
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth', prefix='backbone.')),
     decode_head=dict(num_classes=11))

@@ -6,11 +6,12 @@
 # (or train from scratch: --cfg-options model.backbone.init_cfg=None).
 # Multi-scale test of the paper: tools/test.py configs/dla34_cityscapes.py CKPT --tta
 _base_ = [
-    './_base_/models/dla_up.py', './_base_/datasets/cityscapes.py',
-    './_base_/seg_runtime.py', './_base_/schedules/cityscapes_500e.py'
+    './_base_/models/dla_up.py', './_base_/datasets/cityscapes.py', './_base_/seg_runtime.py',
+    './_base_/schedules/cityscapes_500e.py'
 ]
 crop_size = (832, 832)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth',
-                                prefix='backbone.')))
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth', prefix='backbone.')))

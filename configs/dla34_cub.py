@@ -5,11 +5,12 @@
 #   python tools/model_converters/dla2mmdla.py dla34-HASH.pth checkpoints/dla34_imagenet.pth
 # and the classifier is new.
 _base_ = [
-    './_base_/models/dla_cls.py', './_base_/datasets/cub.py',
-    './_base_/schedules/finetune_60e.py', './_base_/cls_runtime.py'
+    './_base_/models/dla_cls.py', './_base_/datasets/cub.py', './_base_/schedules/finetune_60e.py',
+    './_base_/cls_runtime.py'
 ]
 model = dict(
-    backbone=dict(arch='dla34',
-                  init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth',
-                                prefix='backbone.')),
+    backbone=dict(
+        arch='dla34',
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth', prefix='backbone.')),
     head=dict(num_classes={{_base_.num_classes}}, in_channels=512, topk=(1, )))

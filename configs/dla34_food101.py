@@ -9,7 +9,8 @@ _base_ = [
     './_base_/schedules/finetune_60e.py', './_base_/cls_runtime.py'
 ]
 model = dict(
-    backbone=dict(arch='dla34',
-                  init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth',
-                                prefix='backbone.')),
+    backbone=dict(
+        arch='dla34',
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth', prefix='backbone.')),
     head=dict(num_classes={{_base_.num_classes}}, in_channels=512, topk=(1, )))

@@ -5,10 +5,7 @@
 # a short poly schedule and class-balanced cross-entropy (the thin / rare classes - pole,
 # traffic light, traffic sign, terrain, person - are 0.4-2.6 % of the pixels and stay at
 # 0 IoU in so short a schedule without it).
-_base_ = [
-    './_base_/models/dla_up.py', './_base_/datasets/cityscapes.py',
-    './_base_/seg_runtime.py'
-]
+_base_ = ['./_base_/models/dla_up.py', './_base_/datasets/cityscapes.py', './_base_/seg_runtime.py']
 data_root = 'data/toy/'
 num_classes = 19
 crop_size = (128, 256)  # the whole scene width: full street layout in every crop
@@ -27,10 +24,12 @@ model = dict(
         # (ego-vehicle band, rotation / scale padding). It is computed from batch_size and
         # crop_size above (a --cfg-options change of the loader's batch size does not follow).
         loss_decode=dict(
-            class_weight=[1.0, 1.35, 1.0, 1.0, 1.0, 6.0, 9.4, 8.0, 2.6, 4.9, 1.4, 5.6, 1.0,
-                          2.5, 1.0, 1.0, 1.0, 1.0, 1.0],
-            reduction='sum', loss_weight=1.0 / (0.85 * batch_size * crop_size[0] *
-                                                crop_size[1]))))
+            class_weight=[
+                1.0, 1.35, 1.0, 1.0, 1.0, 6.0, 9.4, 8.0, 2.6, 4.9, 1.4, 5.6, 1.0, 2.5, 1.0, 1.0,
+                1.0, 1.0, 1.0
+            ],
+            reduction='sum',
+            loss_weight=1.0 / (0.85 * batch_size * crop_size[0] * crop_size[1]))))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadSegAnnotations', num_classes=num_classes),
@@ -51,8 +50,7 @@ test_dataloader = val_dataloader
 
 max_iters = 500
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [
     dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=max_iters, by_epoch=False)
 ]
@@ -62,6 +60,5 @@ test_cfg = dict(type='TestLoop')
 log_processor = dict(by_epoch=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2,
-                    save_last=True))
+    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2, save_last=True))
 randomness = dict(seed=0, deterministic=True)  # resumable bit-exactly on CPU

@@ -5,10 +5,7 @@ _base_ = ['./_base_/models/dla_cls.py', './_base_/cls_runtime.py']
 data_root = 'data/toy_cls'
 model = dict(
     data_preprocessor=dict(
-        num_classes=4,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+        num_classes=4, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
     backbone=dict(arch='dla46_c'),
     head=dict(num_classes=4, in_channels=256, topk=(1, )))
 train_pipeline = [
@@ -21,14 +18,14 @@ train_dataloader = dict(
     batch_size=16,
     num_workers=1,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train',
-                 pipeline=train_pipeline))
+    dataset=dict(
+        type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16,
     num_workers=1,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val',
-                 pipeline=test_pipeline))
+    dataset=dict(
+        type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

@@ -21,12 +21,18 @@ import os
 import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 import cv2
 import numpy as np
+import torch
 
 from mmdla.apis import init_model
+from mmdla.cli import exit_on_input_error
 from mmdla.engine import load_config
-from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
+from mmdla.errors import ConfigInputError, DataError
+from mmdla.libraries import library_of
+from mmdla.utils.allocator import tune_cpu_allocator
 
 
 def overlay_with_legend(img_bgr, pred, classes, palette, opacity=0.5):
@@ -84,8 +90,7 @@ def classify(model, cfg, img_bgr):
                                'test_pipeline) to prepare the image with')
     loaders = ('LoadImageFromFile', 'mmpretrain.LoadImageFromFile')
     pipeline = Compose([TRANSFORMS.build(t) for t in steps if t['type'] not in loaders])
-    data = pipeline(dict(img=img_bgr, img_shape=img_bgr.shape[:2],
-                         ori_shape=img_bgr.shape[:2]))
+    data = pipeline(dict(img=img_bgr, img_shape=img_bgr.shape[:2], ori_shape=img_bgr.shape[:2]))
     with torch.no_grad():
         return model.test_step(default_collate([data]))[0]
 
@@ -103,8 +108,7 @@ def draw_label(img_bgr, text):
     scale = max(0.4, img_bgr.shape[1] / 640)
     (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     band = np.full((h + base + 8, img_bgr.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, text, (4, h + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                cv2.LINE_AA)
+    cv2.putText(band, text, (4, h + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
     return np.concatenate([band, img_bgr], axis=0)
 
 
@@ -115,12 +119,14 @@ def main(argv=None):
     parser.add_argument('img', help='image file')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out-file', help='output image (segmentation and detection: '
-                        'default overlay.png; classification: only when given)')
+    parser.add_argument(
+        '--out-file',
+        help='output image (segmentation and detection: '
+        'default overlay.png; classification: only when given)')
     parser.add_argument('--topk', type=int, default=5, help='classification: classes printed')
     parser.add_argument('--opacity', type=float, default=0.5, help='overlay opacity 0..1')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='detection: lowest score of a drawn box')
+    parser.add_argument(
+        '--score-thr', type=float, default=0.3, help='detection: lowest score of a drawn box')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     args = parser.parse_args(argv)
     if not osp.isfile(args.img):
@@ -133,9 +139,12 @@ def main(argv=None):
     if img is None:
         raise DataError(f"cannot decode image '{args.img}' (corrupt or not an image)")
     cfg = load_config(args.config)
+    if torch.device(args.device).type == 'cpu':
+        tune_cpu_allocator()  # a process-wide setting: the tools', not init_model's
     model = init_model(cfg, args.checkpoint, device=args.device)  # strict load, fast path
     classes = model.dataset_meta.get('classes')  # saved by training, else the dataset's
-    if cfg.default_scope == 'mmpretrain':
+    task = library_of(cfg).task
+    if task == 'classification':
         top = top_classes(classify(model, cfg, img).pred_score, classes, args.topk)
         print(f'image_demo: {args.img}: top-{len(top)}')
         for rank, (class_id, name, score) in enumerate(top, 1):
@@ -147,11 +156,11 @@ def main(argv=None):
         return top
     args.out_file = args.out_file or 'overlay.png'
     os.makedirs(osp.dirname(osp.abspath(args.out_file)), exist_ok=True)
-    if cfg.default_scope == 'mmdet':
+    if task == 'detection':
         from mmdet.apis import inference_detector
         pred = inference_detector(model, img).pred_instances.cpu().numpy()
-        out, drawn = draw_detections(img, pred.bboxes, pred.labels, pred.scores,
-                                     classes or [str(i) for i in range(int(pred.labels.max()) + 1)],
+        out, drawn = draw_detections(img, pred.bboxes, pred.labels, pred.scores, classes
+                                     or [str(i) for i in range(int(pred.labels.max()) + 1)],
                                      args.score_thr)
         cv2.imwrite(args.out_file, out)
         print(f'image_demo: wrote {args.out_file} ({len(drawn)} boxes with score >= '

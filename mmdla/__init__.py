@@ -6,6 +6,8 @@ mmdla module in the mmpretrain and mmseg registries that are installed.
 ``mmdla.apis.init_model`` gives any config's model ready (and optimised) for inference.
 """
 from . import compat  # noqa: F401  (must run before torchvision is first imported)
+
+# isort: split
 from . import datasets, engine, models  # noqa: F401  (registers everything)
 from .version import __version__
 

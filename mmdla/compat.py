@@ -85,15 +85,15 @@ def _mmengine_checkpoint_globals():
     import numpy as np
     from mmengine.logging import HistoryBuffer
     np_core = getattr(np, '_core', None) or np.core
-    allowed = [HistoryBuffer, np_core.multiarray._reconstruct, np_core.multiarray.scalar,
-               np.ndarray, np.dtype,
-               (_history_buffer_getattr, 'builtins.getattr'),
-               (_history_buffer_getattr, '__builtin__.getattr')]
+    allowed = [
+        HistoryBuffer, np_core.multiarray._reconstruct, np_core.multiarray.scalar, np.ndarray,
+        np.dtype, (_history_buffer_getattr, 'builtins.getattr'),
+        (_history_buffer_getattr, '__builtin__.getattr')
+    ]
     # numpy >= 1.25 pickles dtypes by their class, e.g. numpy.dtypes.Float64DType
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
-        allowed += [getattr(dtypes, name) for name in dir(dtypes)
-                    if name.endswith('DType')]
+        allowed += [getattr(dtypes, name) for name in dir(dtypes) if name.endswith('DType')]
     return allowed
 
 
@@ -114,8 +114,7 @@ def load_checkpoint_file(filename, map_location=None, mmap: bool = False):
         MMENGINE_CHECKPOINT_GLOBALS.extend(_mmengine_checkpoint_globals())
     try:
         with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-            return torch.load(filename, map_location=map_location, weights_only=True,
-                              mmap=mmap)
+            return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # zip, pickle and EOF errors come in many types
         raise CheckpointError(f"cannot read checkpoint '{filename}': "
                               f'{_load_failure(exc)}') from None
@@ -128,8 +127,8 @@ def _load_failure(exc: Exception) -> str:
         return refusal[0].strip().split('UnpicklingError: ')[-1]
     first = (text.splitlines() or [''])[0][:160]
     reason = f' ({type(exc).__name__}{": " + first if first else ""})'
-    return ('the file is truncated, corrupt or not a PyTorch checkpoint' + reason
-            + '; re-create it (download, convert or train again)')
+    return ('the file is truncated, corrupt or not a PyTorch checkpoint' + reason +
+            '; re-create it (download, convert or train again)')
 
 
 def _fix_checkpoint_loading():

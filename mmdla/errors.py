@@ -3,18 +3,18 @@
 Every error caused by what a user gave mmdla - a config, a data file, a checkpoint, a file
 to convert - is an :class:`InputError`. Its message names the thing and the fix in one
 line. The tools (``tools/*.py``, ``demo/``) wrap their ``main`` in
-:func:`exit_on_input_error`: an :class:`InputError` becomes ``error: <message>`` on stderr
-and exit code 2, anything else keeps its traceback (a bug, not bad input).
+:func:`mmdla.cli.exit_on_input_error`: an :class:`InputError` becomes ``error: <message>``
+on stderr and exit code 2, anything else keeps its traceback (a bug, not bad input).
 
 This module is a leaf: it imports nothing from mmdla or OpenMMLab.
 """
 import re
-import sys
-from functools import wraps
 from typing import Optional
 
-__all__ = ['InputError', 'ConfigInputError', 'DataError', 'CheckpointError',
-           'CheckpointMismatchError', 'ArchError', 'input_error_message', 'exit_on_input_error']
+__all__ = [
+    'InputError', 'ConfigInputError', 'DataError', 'CheckpointError', 'CheckpointMismatchError',
+    'ArchError', 'ShapeError', 'MissingPackageError', 'input_error_message'
+]
 
 
 class InputError(Exception):
@@ -27,6 +27,14 @@ class ConfigInputError(InputError, ValueError):
 
 class ArchError(ConfigInputError):
     """An unknown DLA arch or an inconsistent custom arch / backbone argument."""
+
+
+class ShapeError(InputError, ValueError):
+    """An input tensor or input size the model cannot take (channels, too small, ...)."""
+
+
+class MissingPackageError(InputError, ImportError):
+    """A feature that needs a package which is not installed (the message says how to)."""
 
 
 class DataError(InputError, ValueError):
@@ -69,18 +77,3 @@ def input_error_message(exc: BaseException) -> Optional[str]:
         return (f'cannot read image {images[-1]}: the file is corrupt, truncated or not '
                 'an image; replace or remove it')
     return None
-
-
-def exit_on_input_error(main):
-    """Decorate a tool's ``main``: bad input -> ``error: <one line>`` on stderr, exit 2."""
-    @wraps(main)
-    def wrapper(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except Exception as exc:
-            message = input_error_message(exc)
-            if message is None:
-                raise
-            print(f'error: {message}', file=sys.stderr)
-            sys.exit(2)
-    return wrapper

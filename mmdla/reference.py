@@ -19,10 +19,12 @@ modules (= timm = mmdla).
 """
 from typing import Dict, NamedTuple, Optional, Tuple
 
-__all__ = ['ImageNetFacts', 'IMAGENET', 'TimmFacts', 'TIMM_EXTRA', 'SegmentationFacts', 'DLA_UP',
-           'WEIGHTS_URL', 'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE',
-           'CITYSCAPES_RECIPE', 'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD',
-           'CITYSCAPES_MEAN', 'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params']
+__all__ = [
+    'ImageNetFacts', 'IMAGENET', 'TimmFacts', 'TIMM_EXTRA', 'SegmentationFacts', 'DLA_UP',
+    'WEIGHTS_URL', 'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE',
+    'CITYSCAPES_RECIPE', 'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD',
+    'CITYSCAPES_MEAN', 'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params'
+]
 
 
 class ImageNetFacts(NamedTuple):
@@ -150,23 +152,45 @@ CITYSCAPES_STD = (0.182954, 0.186566, 0.184475)
 PCA_EIGVAL = (55.46, 4.794, 1.148)
 
 #: official ImageNet training (``classify.py``): total batch 256
-IMAGENET_RECIPE = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
-                       batch_size=256, epochs=120, milestones=[30, 60, 90], gamma=0.1,
-                       crop=224, crop_area=(0.08, 1.0), aspect_ratio=(3 / 4, 4 / 3),
-                       lighting_std=0.1, test_resize=256)
+IMAGENET_RECIPE = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
+    batch_size=256,
+    epochs=120,
+    milestones=[30, 60, 90],
+    gamma=0.1,
+    crop=224,
+    crop_area=(0.08, 1.0),
+    aspect_ratio=(3 / 4, 4 / 3),
+    lighting_std=0.1,
+    test_resize=256)
 #: fine-tuning on the fine-grained sets: the paper gives no schedule; this is mmdla's
 #: choice (the ImageNet recipe with a 10x smaller lr, batch 64, 60 epochs)
-FINETUNE_RECIPE = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
-                       batch_size=64, epochs=60, milestones=[40, 55], gamma=0.1)
+FINETUNE_RECIPE = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+    batch_size=64,
+    epochs=60,
+    milestones=[40, 55],
+    gamma=0.1)
 #: the paper's Cityscapes training (§4.4, official ``segment.py``)
-CITYSCAPES_RECIPE = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
-                         batch_size=16, epochs=500, poly_power=0.9, crop=832,
-                         scale_range=(0.5, 2.0), rotation=10, color_jitter=0.4,
-                         num_classes=19)
+CITYSCAPES_RECIPE = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+    batch_size=16,
+    epochs=500,
+    poly_power=0.9,
+    crop=832,
+    scale_range=(0.5, 2.0),
+    rotation=10,
+    color_jitter=0.4,
+    num_classes=19)
 #: the paper's CamVid training: as Cityscapes but crop 448, 1200 epochs, lr x0.1 at 800
-CAMVID_RECIPE = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
-                     batch_size=16, epochs=1200, milestones=[800], gamma=0.1, crop=448,
-                     num_classes=11)
+CAMVID_RECIPE = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+    batch_size=16,
+    epochs=1200,
+    milestones=[800],
+    gamma=0.1,
+    crop=448,
+    num_classes=11)
 #: the paper's multi-scale test: per-scale log-softmax resized to the image and summed
 TTA_SCALES: Tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5)
 

@@ -7,20 +7,17 @@ installed downstream library (MMPretrain, MMSegmentation, MMDetection), used as 
     @MODELS.register_module(libraries=('mmseg', ))    # an mmseg-only module
     class DLAUpHead(BaseDecodeHead): ...
 
-A library that is not installed is skipped, so mmdla works with either one alone.
+A library that is not installed is skipped, so mmdla works with any one alone. The
+libraries are the rows of :data:`mmdla.libraries.LIBRARIES`.
 """
 import importlib
 from typing import Iterable, List, Optional
 
 from mmengine.registry import Registry
 
-__all__ = ['LIBRARIES', 'EXTRAS', 'DownstreamRegistry', 'MODELS', 'DATASETS', 'TRANSFORMS']
+from mmdla.libraries import LIBRARIES
 
-#: downstream library -> its registry module
-LIBRARIES = {'mmpretrain': 'mmpretrain.registry', 'mmseg': 'mmseg.registry',
-             'mmdet': 'mmdet.registry'}
-#: downstream library -> the pip extra of mmdla that installs it (setup.py)
-EXTRAS = {'mmseg': 'seg', 'mmpretrain': 'cls', 'mmdet': 'det'}
+__all__ = ['DownstreamRegistry', 'MODELS', 'DATASETS', 'TRANSFORMS']
 
 
 def installed_registries(name: str, libraries: Iterable[str]) -> List[Registry]:
@@ -28,7 +25,7 @@ def installed_registries(name: str, libraries: Iterable[str]) -> List[Registry]:
     registries = []
     for library in libraries:
         try:
-            module = importlib.import_module(LIBRARIES[library])
+            module = importlib.import_module(LIBRARIES[library].registry)
         except ImportError:
             continue
         registries.append(getattr(module, name))
@@ -52,6 +49,7 @@ class DownstreamRegistry:
             for registry in installed_registries(self.name, libraries):
                 registry.register_module(module=cls)
             return cls
+
         return decorator
 
     def __repr__(self):

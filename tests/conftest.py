@@ -2,6 +2,8 @@
 import os
 
 import mmdla  # noqa: F401
+
+# isort: split
 import pytest
 import torch
 from mmengine.logging import MMLogger
@@ -33,8 +35,8 @@ def _rebind_closed_log_streams():
     import sys
     for logger in MMLogger._instance_dict.values():
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and getattr(
-                    handler.stream, 'closed', False):
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, 'closed',
+                                                                      False):
                 handler.stream = sys.stdout  # (setStream would flush the closed one)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmdla import reference
-from mmdla.models.backbones.dla import arch_signature
+from mmdla.models.checkpoints import arch_signature
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,8 +22,7 @@ def load_tool(relative_path: str):
     return module
 
 
-def data_root_options(root, loaders=('train_dataloader', 'val_dataloader',
-                                      'test_dataloader')):
+def data_root_options(root, loaders=('train_dataloader', 'val_dataloader', 'test_dataloader')):
     """``--cfg-options`` items pointing the given dataloaders at ``root``."""
     return [f'{loader}.dataset.data_root={root}' for loader in loaders]
 
@@ -80,8 +79,8 @@ def official_state_dict(timm_state_dict, arch):
     """The official layout: timm's tensors + the dead project tensors (random values)."""
     state_dict = dict(timm_state_dict)
     for name, shape in arch_signature(arch)[1].items():
-        state_dict[name] = (torch.tensor(7) if name.endswith('num_batches_tracked')
-                            else torch.randn(shape))
+        state_dict[name] = (
+            torch.tensor(7) if name.endswith('num_batches_tracked') else torch.randn(shape))
     return state_dict
 
 
@@ -158,9 +157,15 @@ def official_layout(mmdla_state_dict):
     names of the official DLASeg (ucbdrive/dla) or CenterNet checkpoint - the converter's
     inverse -, made contiguous (mmdla's channels_last tensors are not, and safetensors
     files store contiguous tensors only)."""
-    renames = {'backbone.': 'base.', 'decode_head.conv_seg.': 'fc.0.', 'decode_head.': '',
-               'neck.': '', 'bbox_head.heatmap_head.': 'hm.', 'bbox_head.wh_head.': 'wh.',
-               'bbox_head.offset_head.': 'reg.'}
+    renames = {
+        'backbone.': 'base.',
+        'decode_head.conv_seg.': 'fc.0.',
+        'decode_head.': '',
+        'neck.': '',
+        'bbox_head.heatmap_head.': 'hm.',
+        'bbox_head.wh_head.': 'wh.',
+        'bbox_head.offset_head.': 'reg.'
+    }
     out = {}
     for name, tensor in mmdla_state_dict.items():
         for old, new in renames.items():

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import (ROOT, data_root_options, load_tool, logged_scalars,
-                           run_and_expect_error)
+from tests.helpers import ROOT, data_root_options, load_tool, logged_scalars, run_and_expect_error
 
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
 analyze_logs = load_tool('tools/analysis_tools/analyze_logs.py')
@@ -35,16 +34,22 @@ DET_CONFIG = str(ROOT / 'configs/centernet_dla34_toy.py')
 SEG_ITERS, CLS_ITERS_PER_EPOCH = 4, 2
 #: the segmentation run uses DLA-46-C (~5x fewer MACs than the toy config's DLA-34)
 SMALL_SEG = ['model.backbone.arch=dla46_c', 'model.decode_head.in_channels=[32,64,64,128,256]']
-SMALL_SEG_DICT = {'model.backbone.arch': 'dla46_c',
-                  'model.decode_head.in_channels': [32, 64, 64, 128, 256]}
+SMALL_SEG_DICT = {
+    'model.backbone.arch': 'dla46_c',
+    'model.decode_head.in_channels': [32, 64, 64, 128, 256]
+}
 
 
 def _train(config, work, options):
     # the two runs share the two cores: one thread each (no oversubscription)
-    return subprocess.Popen([sys.executable, 'tools/train.py', config, '--work-dir', str(work),
-                             *options], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS='1'))
+    return subprocess.Popen(
+        [sys.executable, 'tools/train.py', config, '--work-dir',
+         str(work), *options],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
 
 
 @pytest.fixture(scope='module')
@@ -59,18 +64,25 @@ def runs(tmp_path_factory):
     seg_run = _train(SEG_CONFIG, root / 'seg', [
         '--tensorboard', '--cfg-options', *data_root_options(seg), *SMALL_SEG,
         f'train_cfg.max_iters={SEG_ITERS}', 'train_cfg.val_interval=2',
-        'default_hooks.logger.interval=1', f'default_hooks.checkpoint.interval={SEG_ITERS}'])
+        'default_hooks.logger.interval=1', f'default_hooks.checkpoint.interval={SEG_ITERS}'
+    ])
     cls_run = _train(CLS_CONFIG, root / 'cls', [
         '--cfg-options', *data_root_options(cls), 'train_cfg.max_epochs=2',
         'train_cfg.val_interval=1', 'default_hooks.logger.interval=1',
-        'train_dataloader.batch_size=8'])
+        'train_dataloader.batch_size=8'
+    ])
     for proc in (seg_run, cls_run):
         out = proc.communicate(timeout=600)[0]
         assert proc.returncode == 0, out[-3000:]
-    return dict(root=root, seg_data=seg, cls_data=cls, det_data=det,
-                seg_work=root / 'seg', cls_work=root / 'cls',
-                seg_ckpt=str(root / 'seg' / f'iter_{SEG_ITERS}.pth'),
-                cls_ckpt=str(root / 'cls' / 'epoch_2.pth'))
+    return dict(
+        root=root,
+        seg_data=seg,
+        cls_data=cls,
+        det_data=det,
+        seg_work=root / 'seg',
+        cls_work=root / 'cls',
+        seg_ckpt=str(root / 'seg' / f'iter_{SEG_ITERS}.pth'),
+        cls_ckpt=str(root / 'cls' / 'epoch_2.pth'))
 
 
 def assert_picture(path, min_size=(100, 100), min_colours=20):
@@ -87,6 +99,7 @@ def assert_picture(path, min_size=(100, 100), min_colours=20):
 
 # ----------------------------------------------------------------------------------------
 # TensorBoard
+
 
 def test_tensorboard_events_hold_the_logged_losses(runs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -105,12 +118,11 @@ def test_tensorboard_events_hold_the_logged_losses(runs):
 
 
 def test_add_tensorboard_keeps_local_backend_and_cfg_options_recipe():
-    from mmdla.engine import load_config
-    from mmdla.engine import add_tensorboard
+    from mmdla.engine import add_tensorboard, load_config
     for config in (SEG_CONFIG, CLS_CONFIG, DET_CONFIG):
         cfg = add_tensorboard(add_tensorboard(load_config(config)))  # twice: added once
-        assert [b['type'] for b in cfg.visualizer.vis_backends] == [
-            'LocalVisBackend', 'TensorboardVisBackend'], config
+        assert [b['type'] for b in cfg.visualizer.vis_backends
+                ] == ['LocalVisBackend', 'TensorboardVisBackend'], config
     # the README's --cfg-options recipe (replaces the json backend, see the README)
     cfg = load_config(SEG_CONFIG, {'visualizer.vis_backends.0.type': 'TensorboardVisBackend'})
     assert [b['type'] for b in cfg.visualizer.vis_backends] == ['TensorboardVisBackend']
@@ -119,11 +131,15 @@ def test_add_tensorboard_keeps_local_backend_and_cfg_options_recipe():
 # ----------------------------------------------------------------------------------------
 # analyze_logs.py
 
+
 def test_analyze_logs_overlays_runs(runs, tmp_path, capsys):
     out = tmp_path / 'curves.png'
     cls_run_dir = glob.glob(str(runs['cls_work'] / '2*'))[0]  # WORK/<timestamp>
-    curves = analyze_logs.main([str(runs['seg_work']), cls_run_dir, '--keys', 'loss', 'lr',
-                                'mIoU', 'accuracy/top1', '--out', str(out)])
+    curves = analyze_logs.main([
+        str(runs['seg_work']), cls_run_dir, '--keys', 'loss', 'lr', 'mIoU', 'accuracy/top1',
+        '--out',
+        str(out)
+    ])
     assert list(curves) == ['seg', 'cls']  # default legend: the work dirs' names
     lines = logged_scalars(runs['seg_work'])
     losses = [r['loss'] for r in lines if 'loss' in r]
@@ -133,9 +149,9 @@ def test_analyze_logs_overlays_runs(runs, tmp_path, capsys):
     assert curves['seg']['mIoU'] == ([2, 4], [r['mIoU'] for r in lines if 'mIoU' in r])
     # epoch-based run: validation after epoch e at its last iteration (2 per epoch)
     cls_lines = logged_scalars(runs['cls_work'])
-    assert curves['cls']['accuracy/top1'] == (
-        [CLS_ITERS_PER_EPOCH, 2 * CLS_ITERS_PER_EPOCH],
-        [r['accuracy/top1'] for r in cls_lines if 'accuracy/top1' in r])
+    assert curves['cls']['accuracy/top1'] == ([CLS_ITERS_PER_EPOCH, 2 * CLS_ITERS_PER_EPOCH], [
+        r['accuracy/top1'] for r in cls_lines if 'accuracy/top1' in r
+    ])
     assert curves['cls']['loss'][0] == [1, 2, 3, 4]
     assert 'mIoU' not in curves['cls']
     stdout = capsys.readouterr().out
@@ -157,8 +173,11 @@ def test_analyze_logs_overlays_runs(runs, tmp_path, capsys):
 
     # a json file and a work dir name the same run; --legend names the runs
     seg_json = glob.glob(str(runs['seg_work'] / '*/vis_data/scalars.json'))[0]
-    again = analyze_logs.main([seg_json, str(runs['seg_work']), '--legend', 'a', 'b',
-                               '--keys', 'loss', 'mIoU', '--out', str(tmp_path / 'two.png')])
+    again = analyze_logs.main([
+        seg_json,
+        str(runs['seg_work']), '--legend', 'a', 'b', '--keys', 'loss', 'mIoU', '--out',
+        str(tmp_path / 'two.png')
+    ])
     assert again['a'] == again['b']
     assert again['a']['loss'] == curves['seg']['loss']
 
@@ -166,33 +185,39 @@ def test_analyze_logs_overlays_runs(runs, tmp_path, capsys):
 def test_analyze_logs_joins_resumed_runs(tmp_path):
     """A work dir with a run, its --resume continuation (from iteration 2: iteration 3 is
     logged twice, the later value counts) and a tools/test.py run (no json in vis_data)."""
+
     def run(stamp, lines):
         os.makedirs(tmp_path / stamp / 'vis_data')
         with open(tmp_path / stamp / 'vis_data' / 'scalars.json', 'w') as f:
             f.writelines(json.dumps(line) + '\n' for line in lines)
 
-    run('20260101_000000', [dict(lr=0.1, loss=3.0, iter=1, step=1),
-                            dict(lr=0.1, loss=2.0, iter=2, step=2),
-                            dict(mIoU=10.0, step=2),
-                            dict(lr=0.1, loss=1.5, iter=3, step=3)])
-    run('20260101_010000', [dict(lr=0.1, loss=1.25, iter=3, step=3),
-                            dict(lr=0.1, loss=1.0, iter=4, step=4),
-                            dict(mIoU=20.0, step=4)])
+    run('20260101_000000', [
+        dict(lr=0.1, loss=3.0, iter=1, step=1),
+        dict(lr=0.1, loss=2.0, iter=2, step=2),
+        dict(mIoU=10.0, step=2),
+        dict(lr=0.1, loss=1.5, iter=3, step=3)
+    ])
+    run('20260101_010000', [
+        dict(lr=0.1, loss=1.25, iter=3, step=3),
+        dict(lr=0.1, loss=1.0, iter=4, step=4),
+        dict(mIoU=20.0, step=4)
+    ])
     os.makedirs(tmp_path / '20260101_020000' / 'vis_data')  # a test run: config.py only
     (tmp_path / '20260101_020000' / '20260101_020000.json').write_text('{"mIoU": 99.0}\n')
-    curves = analyze_logs.main([str(tmp_path), '--keys', 'loss', 'mIoU', '--out',
-                                str(tmp_path / 'c.png')])[tmp_path.name]
+    curves = analyze_logs.main(
+        [str(tmp_path), '--keys', 'loss', 'mIoU', '--out',
+         str(tmp_path / 'c.png')])[tmp_path.name]
     assert curves['loss'] == ([1, 2, 3, 4], [3.0, 2.0, 1.25, 1.0])
     assert curves['mIoU'] == ([2, 4], [10.0, 20.0])
 
 
 def test_analyze_logs_bad_input(runs, tmp_path, capsys):
     out = str(tmp_path / 'x.png')
-    err = run_and_expect_error(analyze_logs, [str(runs['seg_work']), '--keys', 'top5',
-                                              '--out', out], capsys)
+    err = run_and_expect_error(analyze_logs,
+                               [str(runs['seg_work']), '--keys', 'top5', '--out', out], capsys)
     assert "no log has 'top5'" in err and 'loss' in err and 'mIoU' in err
-    err = run_and_expect_error(analyze_logs, [str(runs['seg_work']), '--legend', 'a', 'b',
-                                              '--out', out], capsys)
+    err = run_and_expect_error(analyze_logs,
+                               [str(runs['seg_work']), '--legend', 'a', 'b', '--out', out], capsys)
     assert '--legend has 2 names for 1 logs' in err
     err = run_and_expect_error(analyze_logs, [str(tmp_path / 'none'), '--out', out], capsys)
     assert 'does not exist' in err
@@ -201,6 +226,7 @@ def test_analyze_logs_bad_input(runs, tmp_path, capsys):
 
 # ----------------------------------------------------------------------------------------
 # confusion_matrix.py: hand-made predictions with known matrices
+
 
 def write_seg_set(root):
     """Two 2x4 Cityscapes-layout images with hand-made label maps (0 road, 1 sidewalk,
@@ -211,10 +237,12 @@ def write_seg_set(root):
         os.makedirs(root / 'leftImg8bit' / split / 'c')
         os.makedirs(root / 'gtFine' / split / 'c')
         for name, gt in gts.items():
-            cv2.imwrite(str(root / 'leftImg8bit' / split / 'c' / f'{name}_leftImg8bit.png'),
-                        np.full((2, 4, 3), 100, np.uint8))
-            cv2.imwrite(str(root / 'gtFine' / split / 'c' /
-                            f'{name}_gtFine_labelTrainIds.png'), np.array(gt, np.uint8))
+            cv2.imwrite(
+                str(root / 'leftImg8bit' / split / 'c' / f'{name}_leftImg8bit.png'),
+                np.full((2, 4, 3), 100, np.uint8))
+            cv2.imwrite(
+                str(root / 'gtFine' / split / 'c' / f'{name}_gtFine_labelTrainIds.png'),
+                np.array(gt, np.uint8))
     os.makedirs(root / 'pred')
     for name, pred in preds.items():  # named as tools/test.py --out names them
         cv2.imwrite(str(root / 'pred' / f'{name}_leftImg8bit.png'), np.array(pred, np.uint8))
@@ -225,8 +253,9 @@ def test_confusion_matrix_segmentation_hand_made(tmp_path, capsys):
     pred_dir = write_seg_set(tmp_path)
     out = tmp_path / 'cm.png'
     options = ['--cfg-options', *data_root_options(tmp_path, ['test_dataloader'])]
-    result = confusion_matrix.main([SEG_CONFIG, str(pred_dir), '--out', str(out),
-                                    '--only-present', *options])
+    result = confusion_matrix.main(
+        [SEG_CONFIG, str(pred_dir), '--out',
+         str(out), '--only-present', *options])
     expected = np.zeros((19, 19), np.int64)
     # rows: ground truth road, sidewalk, building; columns: prediction (ignore excluded)
     expected[0, 0], expected[0, 1] = 3, 1
@@ -245,12 +274,14 @@ def test_confusion_matrix_segmentation_hand_made(tmp_path, capsys):
     assert_picture(out, min_size=(300, 300), min_colours=30)
 
     os.remove(pred_dir / 'b_leftImg8bit.png')
-    err = run_and_expect_error(confusion_matrix, [SEG_CONFIG, str(pred_dir), '--out',
-                                                  str(out), *options], capsys)
+    err = run_and_expect_error(
+        confusion_matrix,
+        [SEG_CONFIG, str(pred_dir), '--out', str(out), *options], capsys)
     assert 'no prediction for 1 of the 2 test images (e.g. b_leftImg8bit.png)' in err
-    err = run_and_expect_error(confusion_matrix, [DET_CONFIG, str(pred_dir), '--out',
-                                                  str(out)], capsys)
-    assert 'mmdet config' in err
+    err = run_and_expect_error(
+        confusion_matrix,
+        [DET_CONFIG, str(pred_dir), '--out', str(out)], capsys)
+    assert 'is a detection config: confusion_matrix.py is for segmentation and classification' in err
 
 
 def test_confusion_matrix_classification_hand_made(tmp_path, capsys):
@@ -260,18 +291,22 @@ def test_confusion_matrix_classification_hand_made(tmp_path, capsys):
         cv2.imwrite(str(tmp_path / 'val' / name / '0.png'), np.zeros((8, 8, 3), np.uint8))
     pairs = [(0, 0), (0, 0), (0, 1), (1, 1), (2, 3), (2, 2), (3, 3), (3, 3)]
     records = [dict(gt_label=torch.tensor([g]), pred_label=torch.tensor([p])) for g, p in pairs]
-    records.append(dict(gt_label=torch.tensor([1]),  # scores only: argmax = 2
-                        pred_score=torch.tensor([0.1, 0.2, 0.6, 0.1])))
+    records.append(
+        dict(
+            gt_label=torch.tensor([1]),  # scores only: argmax = 2
+            pred_score=torch.tensor([0.1, 0.2, 0.6, 0.1])))
     (tmp_path / 'preds.pkl').write_bytes(pickle.dumps(records))
     out = tmp_path / 'cm.png'
     result = confusion_matrix.main([
-        CLS_CONFIG, str(tmp_path / 'preds.pkl'), '--out', str(out), '--cfg-options',
-        *data_root_options(tmp_path, ['test_dataloader'])])
+        CLS_CONFIG,
+        str(tmp_path / 'preds.pkl'), '--out',
+        str(out), '--cfg-options', *data_root_options(tmp_path, ['test_dataloader'])
+    ])
     assert result['classes'] == classes
-    assert result['counts'].tolist() == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1],
-                                         [0, 0, 0, 2]]
-    np.testing.assert_allclose(result['percent'], [[200 / 3, 100 / 3, 0, 0], [0, 50, 50, 0],
-                                                   [0, 0, 50, 50], [0, 0, 0, 100]])
+    assert result['counts'].tolist() == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 2]]
+    np.testing.assert_allclose(
+        result['percent'],
+        [[200 / 3, 100 / 3, 0, 0], [0, 50, 50, 0], [0, 0, 50, 50], [0, 0, 0, 100]])
     assert result['accuracy'] == pytest.approx(100 * 6 / 9)
     assert 'accuracy 66.67' in capsys.readouterr().out
     assert_picture(out, min_size=(300, 300), min_colours=30)
@@ -280,29 +315,46 @@ def test_confusion_matrix_classification_hand_made(tmp_path, capsys):
 # ----------------------------------------------------------------------------------------
 # confusion_matrix.py on tools/test.py outputs and on checkpoints: the test's metrics
 
+
 def test_confusion_matrix_from_test_outputs_and_checkpoints(runs, tmp_path):
     in_process = ['test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
-    seg_opts = ['--cfg-options', *data_root_options(runs['seg_data'], ['test_dataloader']),
-                *SMALL_SEG, *in_process]
-    cls_opts = ['--cfg-options', *data_root_options(runs['cls_data'], ['test_dataloader']),
-                *in_process]
-    seg_metrics = test_tool.main([SEG_CONFIG, runs['seg_ckpt'], '--work-dir',
-                                  str(tmp_path / 'seg'), '--out', str(tmp_path / 'maps'),
-                                  *seg_opts])
-    cls_metrics = test_tool.main([CLS_CONFIG, runs['cls_ckpt'], '--work-dir',
-                                  str(tmp_path / 'cls'), '--out', str(tmp_path / 'p.pkl'),
-                                  *cls_opts])
-    seg = {source: confusion_matrix.main([SEG_CONFIG, source, '--out',
-                                          str(tmp_path / f'seg_{i}.png'), *seg_opts])
-           for i, source in enumerate([str(tmp_path / 'maps'), runs['seg_ckpt']])}
-    cls = {source: confusion_matrix.main([CLS_CONFIG, source, '--out',
-                                          str(tmp_path / f'cls_{i}.png'), *cls_opts])
-           for i, source in enumerate([str(tmp_path / 'p.pkl'), runs['cls_ckpt']])}
+    seg_opts = [
+        '--cfg-options', *data_root_options(runs['seg_data'], ['test_dataloader']), *SMALL_SEG,
+        *in_process
+    ]
+    cls_opts = [
+        '--cfg-options', *data_root_options(runs['cls_data'], ['test_dataloader']), *in_process
+    ]
+    seg_metrics = test_tool.main([
+        SEG_CONFIG, runs['seg_ckpt'], '--work-dir',
+        str(tmp_path / 'seg'), '--out',
+        str(tmp_path / 'maps'), *seg_opts
+    ])
+    cls_metrics = test_tool.main([
+        CLS_CONFIG, runs['cls_ckpt'], '--work-dir',
+        str(tmp_path / 'cls'), '--out',
+        str(tmp_path / 'p.pkl'), *cls_opts
+    ])
+    seg = {
+        source:
+        confusion_matrix.main(
+            [SEG_CONFIG, source, '--out',
+             str(tmp_path / f'seg_{i}.png'), *seg_opts])
+        for i, source in enumerate([str(tmp_path / 'maps'), runs['seg_ckpt']])
+    }
+    cls = {
+        source:
+        confusion_matrix.main(
+            [CLS_CONFIG, source, '--out',
+             str(tmp_path / f'cls_{i}.png'), *cls_opts])
+        for i, source in enumerate([str(tmp_path / 'p.pkl'), runs['cls_ckpt']])
+    }
     (maps, run_seg), (pkl, run_cls) = seg.values(), cls.values()
     assert (maps['counts'] == run_seg['counts']).all()
     assert (pkl['counts'] == run_cls['counts']).all()
-    labelled = sum(int((cv2.imread(p, cv2.IMREAD_UNCHANGED) != 255).sum())
-                   for p in glob.glob(str(runs['seg_data'] / 'gtFine/val/*/*.png')))
+    labelled = sum(
+        int((cv2.imread(p, cv2.IMREAD_UNCHANGED) != 255).sum())
+        for p in glob.glob(str(runs['seg_data'] / 'gtFine/val/*/*.png')))
     assert maps['counts'].sum() == labelled > 0  # every labelled pixel, once
     assert pkl['counts'].sum() == 4 * 2  # 4 classes x 2 val images
     assert round(maps['mIoU'], 2) == pytest.approx(seg_metrics['mIoU'], abs=0.011)
@@ -313,14 +365,17 @@ def test_confusion_matrix_from_test_outputs_and_checkpoints(runs, tmp_path):
 # ----------------------------------------------------------------------------------------
 # browse_dataset.py
 
+
 def test_browse_dataset_segmentation(runs, tmp_path):
     from mmseg.datasets import CityscapesDataset
-    drawn = browse_dataset.main([SEG_CONFIG, '--output-dir', str(tmp_path), '--not-show',
-                                 '--max', '2', '--cfg-options',
-                                 *data_root_options(runs['seg_data'], ['train_dataloader'])])
+    drawn = browse_dataset.main([
+        SEG_CONFIG, '--output-dir',
+        str(tmp_path), '--not-show', '--max', '2', '--cfg-options',
+        *data_root_options(runs['seg_data'], ['train_dataloader'])
+    ])
     assert len(drawn) == 2 and sorted(os.listdir(tmp_path)) == [
-        '0000_toycity_000000_000019_leftImg8bit.png',
-        '0001_toycity_000001_000019_leftImg8bit.png']
+        '0000_toycity_000000_000019_leftImg8bit.png', '0001_toycity_000001_000019_leftImg8bit.png'
+    ]
     palette = np.array(CityscapesDataset.METAINFO['palette'] + [[0, 0, 0]], np.float32)
     for sample in drawn:
         picture = assert_picture(sample['file'], min_size=(64, 128))[..., ::-1]  # RGB
@@ -338,9 +393,11 @@ def test_browse_dataset_segmentation(runs, tmp_path):
 
 
 def test_browse_dataset_classification_and_detection(runs, tmp_path, capsys):
-    drawn = browse_dataset.main([CLS_CONFIG, '--output-dir', str(tmp_path / 'cls'),
-                                 '--not-show', '--max', '2', '--cfg-options',
-                                 *data_root_options(runs['cls_data'], ['train_dataloader'])])
+    drawn = browse_dataset.main([
+        CLS_CONFIG, '--output-dir',
+        str(tmp_path / 'cls'), '--not-show', '--max', '2', '--cfg-options',
+        *data_root_options(runs['cls_data'], ['train_dataloader'])
+    ])
     classes = ['checker', 'disc', 'hstripes', 'vstripes']
     for sample in drawn:
         picture = assert_picture(sample['file'], min_size=(224, 224))
@@ -351,9 +408,11 @@ def test_browse_dataset_classification_and_detection(runs, tmp_path, capsys):
         image = cv2.resize(sample['image'], (224, 224))[..., ::-1]
         assert (picture != image).any(-1)[:30].mean() > 0.3  # the label box (top left)
 
-    drawn = browse_dataset.main([DET_CONFIG, '--output-dir', str(tmp_path / 'det'),
-                                 '--not-show', '--cfg-options',
-                                 *data_root_options(runs['det_data'], ['train_dataloader'])])
+    drawn = browse_dataset.main([
+        DET_CONFIG, '--output-dir',
+        str(tmp_path / 'det'), '--not-show', '--cfg-options',
+        *data_root_options(runs['det_data'], ['train_dataloader'])
+    ])
     assert 'drew 2 of 2 training samples' in capsys.readouterr().out
     for sample in drawn:
         picture = assert_picture(sample['file'], min_size=(128, 256))[..., ::-1]
@@ -374,11 +433,14 @@ def test_browse_dataset_classification_and_detection(runs, tmp_path, capsys):
 # ----------------------------------------------------------------------------------------
 # print_config.py, publish_model.py
 
-@pytest.mark.parametrize('config,key,resolved', [
-    (SEG_CONFIG, 'train_cfg.max_iters=7', "type='DLAUpHead'"),
-    (CLS_CONFIG, 'train_cfg.max_epochs=7', "type='LinearClsHead'"),
-    (DET_CONFIG, 'train_cfg.max_epochs=7', "type='CenterNetHead'"),  # an mmdet:: base
-])
+
+@pytest.mark.parametrize(
+    'config,key,resolved',
+    [
+        (SEG_CONFIG, 'train_cfg.max_iters=7', "type='DLAUpHead'"),
+        (CLS_CONFIG, 'train_cfg.max_epochs=7', "type='LinearClsHead'"),
+        (DET_CONFIG, 'train_cfg.max_epochs=7', "type='CenterNetHead'"),  # an mmdet:: base
+    ])
 def test_print_config(config, key, resolved, tmp_path, capsys):
     saved = tmp_path / 'final.py'
     print_config.main([config, '--cfg-options', key, '--save', str(saved)])
@@ -404,8 +466,8 @@ def test_publish_model(runs, tmp_path, capsys):
     assert set(published) == {'state_dict', 'meta'}
     assert published['meta'] == original['meta']
     assert published['state_dict'].keys() == original['state_dict'].keys()
-    assert all(torch.equal(published['state_dict'][k], v)
-               for k, v in original['state_dict'].items())
+    assert all(
+        torch.equal(published['state_dict'][k], v) for k, v in original['state_dict'].items())
     assert os.path.getsize(final) < 0.6 * os.path.getsize(source)  # SGD momentum dropped
     # the same weights give the same file under any name
     os.mkdir(tmp_path / 'again')

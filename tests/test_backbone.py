@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdla.errors import ArchError, ConfigInputError
+from mmdla.errors import ArchError, ShapeError
 from mmdla.models import DLA
 from mmdla.reference import IMAGENET
 
@@ -120,8 +120,12 @@ def test_official_init_statistics():
 
 
 def test_custom_arch_dict():
-    arch = dict(levels=(1, 1, 1, 1, 1, 1), channels=(8, 16, 32, 32, 64, 64), block='bottleneckx',
-                cardinality=8, residual_root=True)
+    arch = dict(
+        levels=(1, 1, 1, 1, 1, 1),
+        channels=(8, 16, 32, 32, 64, 64),
+        block='bottleneckx',
+        cardinality=8,
+        residual_root=True)
     model = DLA(arch, in_channels=1).eval()
     outs = model(torch.randn(1, 1, 40, 40))
     assert [o.shape[1] for o in outs] == [8, 16, 32, 32, 64, 64]
@@ -129,7 +133,7 @@ def test_custom_arch_dict():
 
 
 def test_in_channels_mismatch_is_a_clear_error():
-    with pytest.raises(ConfigInputError, match=r'in_channels=3.*\(1, 4, 64, 64\)'):
+    with pytest.raises(ShapeError, match=r'in_channels=3.*\(1, 4, 64, 64\)'):
         DLA('dla34')(torch.randn(1, 4, 64, 64))
 
 
@@ -154,13 +158,16 @@ def test_bad_frozen_stages(frozen_stages):
 
 
 @pytest.mark.parametrize('arch,match', [
-    (dict(levels=(1, 1, 1, 2, 2), channels=(16, 32, 64, 128, 256, 512), block='basic'),
-     r"arch\['levels'\] must be 6 positive ints"),
-    (dict(levels=(1, 1, 1, 2, 2, 1), channels=(16, 32, 64, 128, 256, 512), block='resnet'),
-     r"arch\['block'\] must be one of"),
+    (dict(levels=(1, 1, 1, 2, 2), channels=(16, 32, 64, 128, 256, 512),
+          block='basic'), r"arch\['levels'\] must be 6 positive ints"),
+    (dict(levels=(1, 1, 1, 2, 2, 1), channels=(16, 32, 64, 128, 256, 512),
+          block='resnet'), r"arch\['block'\] must be one of"),
     (dict(levels=(1, 1, 1, 2, 2, 1), block='basic'), 'needs keys'),
-    (dict(levels=(1, 1, 1, 1, 1, 1), channels=(8, 16, 16, 32, 32, 64), block='bottleneckx',
-          cardinality=8), 'bottleneck width of 4, which must be a positive multiple'),
+    (dict(
+        levels=(1, 1, 1, 1, 1, 1),
+        channels=(8, 16, 16, 32, 32, 64),
+        block='bottleneckx',
+        cardinality=8), 'bottleneck width of 4, which must be a positive multiple'),
 ])
 def test_bad_custom_arch(arch, match):
     with pytest.raises(ArchError, match=match):
@@ -186,17 +193,20 @@ def test_builds_from_mmpretrain_and_mmseg_configs_with_custom_imports(tmp_path):
     paths = []
     for scope in ('mmpretrain', 'mmseg'):
         path = tmp_path / f'{scope}_cfg.py'
-        path.write_text(
-            f"default_scope = '{scope}'\n"
-            "custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)\n"
-            "backbone = dict(type='DLA', arch='dla46_c', out_indices=(2, 5))\n")
+        path.write_text(f"default_scope = '{scope}'\n"
+                        "custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)\n"
+                        "backbone = dict(type='DLA', arch='dla46_c', out_indices=(2, 5))\n")
         paths.append(str(path))
     proc = subprocess.run([sys.executable, '-c', REGISTRY_SCRIPT, *paths],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()[-2:]
-    assert lines == ['mmpretrain mmdla.models.backbones.dla DLA (64, 256)',
-                     'mmseg mmdla.models.backbones.dla DLA (64, 256)']
+    assert lines == [
+        'mmpretrain mmdla.models.backbones.dla DLA (64, 256)',
+        'mmseg mmdla.models.backbones.dla DLA (64, 256)'
+    ]
 
 
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg'])
@@ -209,11 +219,17 @@ def test_mmseg_encoder_decoder_config_builds_and_runs():
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    model = MODELS.build(dict(
-        type='EncoderDecoder',
-        backbone=dict(type='DLA', arch='dla34', out_indices=(2, 3, 4, 5)),
-        decode_head=dict(type='FCNHead', in_channels=512, in_index=3, channels=32,
-                         num_convs=1, num_classes=5)))
+    model = MODELS.build(
+        dict(
+            type='EncoderDecoder',
+            backbone=dict(type='DLA', arch='dla34', out_indices=(2, 3, 4, 5)),
+            decode_head=dict(
+                type='FCNHead',
+                in_channels=512,
+                in_index=3,
+                channels=32,
+                num_convs=1,
+                num_classes=5)))
     model.init_weights()
     out = model(torch.randn(1, 3, 64, 64), mode='tensor')
     assert out.shape == (1, 5, 2, 2)
@@ -224,7 +240,7 @@ def test_classification_config_loads_and_builds():
     from tests.helpers import ROOT
     cfg = Config.fromfile(str(ROOT / 'configs/dla46_c_toy_cls.py'))
     assert cfg.default_scope == 'mmpretrain' and cfg.custom_imports['imports'] == ['mmdla']
-    model = build_model_from_config(cfg, for_analysis=False).eval()
+    model = build_model_from_config(cfg, for_inference=False).eval()
     assert model.backbone.arch == 'dla46_c'
     with torch.no_grad():
         assert model(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 4)

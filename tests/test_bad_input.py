@@ -21,14 +21,21 @@ make_toy_data = load_tool('tools/misc/make_toy_data.py')
 
 def save_backbone_checkpoint(path, arch, prefix='backbone.'):
     model = DLA(arch)
-    torch.save({'state_dict': {prefix + k: v for k, v in model.state_dict().items()},
-                'meta': {}}, path)
+    torch.save({
+        'state_dict': {
+            prefix + k: v
+            for k, v in model.state_dict().items()
+        },
+        'meta': {}
+    }, path)
 
 
 def test_pretrained_wrong_arch_names_arch_and_keys(tmp_path):
     save_backbone_checkpoint(tmp_path / 'dla60.pth', 'dla60')
-    backbone = DLA('dla34', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'dla60.pth'),
-                                          prefix='backbone.'))
+    backbone = DLA(
+        'dla34',
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(tmp_path / 'dla60.pth'), prefix='backbone.'))
     with pytest.raises(CheckpointMismatchError) as info:
         backbone.init_weights()
     msg = str(info.value)
@@ -39,15 +46,21 @@ def test_pretrained_wrong_arch_names_arch_and_keys(tmp_path):
 
 def test_pretrained_unconverted_or_non_dla_checkpoint(tmp_path):
     torch.save({'conv1.weight': torch.zeros(8, 3, 3, 3)}, tmp_path / 'resnet.pth')
-    backbone = DLA('dla34', init_cfg=dict(type='Pretrained', prefix='backbone.',
-                                          checkpoint=str(tmp_path / 'resnet.pth')))
-    with pytest.raises(CheckpointMismatchError, match="no tensors under prefix 'backbone.'.*"
-                                                      'dla2mmdla.py'):
+    backbone = DLA(
+        'dla34',
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.', checkpoint=str(tmp_path / 'resnet.pth')))
+    with pytest.raises(
+            CheckpointMismatchError, match="no tensors under prefix 'backbone.'.*"
+            'dla2mmdla.py'):
         backbone.init_weights()
-    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(8, 3, 3, 3)}},
-               tmp_path / 'other.pth')
-    backbone = DLA('dla34', init_cfg=dict(type='Pretrained', prefix='backbone.',
-                                          checkpoint=str(tmp_path / 'other.pth')))
+    torch.save({'state_dict': {
+        'backbone.conv1.weight': torch.zeros(8, 3, 3, 3)
+    }}, tmp_path / 'other.pth')
+    backbone = DLA(
+        'dla34',
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.', checkpoint=str(tmp_path / 'other.pth')))
     with pytest.raises(CheckpointMismatchError) as info:
         backbone.init_weights()
     assert 'not one of the ten DLA backbones' in str(info.value)
@@ -57,8 +70,10 @@ def test_pretrained_unconverted_or_non_dla_checkpoint(tmp_path):
 def test_pretrained_correct_checkpoint_loads_exactly(tmp_path):
     save_backbone_checkpoint(tmp_path / 'dla46_c.pth', 'dla46_c')
     source = torch.load(tmp_path / 'dla46_c.pth', weights_only=True)['state_dict']
-    backbone = DLA('dla46_c', init_cfg=dict(type='Pretrained', prefix='backbone.',
-                                            checkpoint=str(tmp_path / 'dla46_c.pth')))
+    backbone = DLA(
+        'dla46_c',
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.', checkpoint=str(tmp_path / 'dla46_c.pth')))
     backbone.init_weights()
     for k, v in backbone.state_dict().items():
         assert torch.equal(v, source['backbone.' + k]), k
@@ -66,8 +81,10 @@ def test_pretrained_correct_checkpoint_loads_exactly(tmp_path):
 
 def toy_train_error(tmp_path, capsys, extra=()):
     return run_and_expect_error(train_tool, [
-        str(ROOT / 'configs/dla34_toy.py'), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-        'train_cfg.max_iters=2', *extra, *data_root_options(tmp_path / 'toy')], capsys)
+        str(ROOT / 'configs/dla34_toy.py'), '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', 'train_cfg.max_iters=2', *extra,
+        *data_root_options(tmp_path / 'toy')
+    ], capsys)
 
 
 @pytest.fixture
@@ -84,9 +101,9 @@ def test_corrupt_image_is_named(tmp_path, capsys, toy, workers):
     data = images[0].read_bytes()
     images[0].write_bytes(data[:len(data) // 3])  # truncated PNG
     images[1].write_bytes(b'not an image at all')
-    err = toy_train_error(tmp_path, capsys,
-                          [f'train_dataloader.num_workers={workers}',
-                           'train_dataloader.persistent_workers=False'])
+    err = toy_train_error(
+        tmp_path, capsys,
+        [f'train_dataloader.num_workers={workers}', 'train_dataloader.persistent_workers=False'])
     assert 'cannot read image' in err and 'toycity_00000' in err and 'corrupt' in err
 
 
@@ -96,8 +113,9 @@ def test_label_value_out_of_range_is_named(tmp_path, capsys, toy):
         label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         label[5, 5] = 40
         cv2.imwrite(str(path), label)
-    err = toy_train_error(tmp_path, capsys, ['train_dataloader.num_workers=0',
-                                             'train_dataloader.persistent_workers=False'])
+    err = toy_train_error(
+        tmp_path, capsys,
+        ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'])
     assert 'has value 40 outside 0..18 (ignore: 255)' in err and '_labelTrainIds.png' in err
 
 
@@ -105,8 +123,9 @@ def test_label_size_mismatch_is_named(tmp_path, capsys, toy):
     _, labels = toy
     for path in labels:
         cv2.imwrite(str(path), np.zeros((10, 20), np.uint8))
-    err = toy_train_error(tmp_path, capsys, ['train_dataloader.num_workers=0',
-                                             'train_dataloader.persistent_workers=False'])
+    err = toy_train_error(
+        tmp_path, capsys,
+        ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'])
     assert 'is 10x20 but its image' in err and '128x256' in err
 
 
@@ -117,6 +136,7 @@ def test_checkpoint_loader_refuses_foreign_globals(tmp_path):
     from mmengine.runner.checkpoint import CheckpointLoader
 
     class Sneaky:
+
         def __reduce__(self):
             return getattr, (HistoryBuffer, '__init__')
 
@@ -125,8 +145,19 @@ def test_checkpoint_loader_refuses_foreign_globals(tmp_path):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'bad.pth'), map_location='cpu')
     buffer = HistoryBuffer()
     buffer.update(1.0)
-    torch.save({'state_dict': {'w': torch.ones(2)}, 'message_hub': {'b': buffer},
-                'meta': {'seed': np.int64(3), 'arr': np.zeros(2)}}, tmp_path / 'ok.pth')
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'message_hub': {
+                'b': buffer
+            },
+            'meta': {
+                'seed': np.int64(3),
+                'arr': np.zeros(2)
+            }
+        }, tmp_path / 'ok.pth')
     loaded = CheckpointLoader.load_checkpoint(str(tmp_path / 'ok.pth'), map_location='cpu')
     assert loaded['message_hub']['b'].mean() == 1.0
 
@@ -149,8 +180,14 @@ def toy_checkpoints(tmp_path):
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(data[:len(data) // 2])
     other = tmp_path / 'classifier.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in DLA('dla46_c').state_dict().items()},
-                'meta': {}}, other)
+    torch.save(
+        {
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in DLA('dla46_c').state_dict().items()
+            },
+            'meta': {}
+        }, other)
     return good, truncated, other
 
 
@@ -162,23 +199,26 @@ def toy_data(tmp_path):
 
 def test_test_tool_truncated_checkpoint(tmp_path, capsys, toy_checkpoints, toy_data):
     _, truncated, _ = toy_checkpoints
-    err = run_and_expect_error(test_tool, [TOY, str(truncated), '--work-dir', str(tmp_path / 'w'),
-                                           '--cfg-options', *toy_data], capsys)
+    err = run_and_expect_error(
+        test_tool,
+        [TOY, str(truncated), '--work-dir',
+         str(tmp_path / 'w'), '--cfg-options', *toy_data], capsys)
     assert f"cannot read checkpoint '{truncated}'" in err and 'truncated' in err
     assert not (tmp_path / 'w' / 'metrics.json').exists()
 
 
 def test_test_tool_checkpoint_of_another_model(tmp_path, capsys, toy_checkpoints, toy_data):
     _, _, other = toy_checkpoints
-    err = run_and_expect_error(test_tool, [TOY, str(other), '--work-dir', str(tmp_path / 'w'),
-                                           '--cfg-options', *toy_data], capsys)
+    err = run_and_expect_error(
+        test_tool,
+        [TOY, str(other), '--work-dir',
+         str(tmp_path / 'w'), '--cfg-options', *toy_data], capsys)
     assert "does not fit the config's model" in err and 'missing' in err
     assert 'decode_head.' in err and 'unexpected' in err
 
 
 def test_test_tool_checkpoint_is_a_directory(tmp_path, capsys, toy_data):
-    err = run_and_expect_error(test_tool, [TOY, str(tmp_path), '--cfg-options', *toy_data],
-                               capsys)
+    err = run_and_expect_error(test_tool, [TOY, str(tmp_path), '--cfg-options', *toy_data], capsys)
     assert f"checkpoint '{tmp_path}' (load_from) is a directory" in err
 
 
@@ -192,12 +232,15 @@ def test_resume_from_a_truncated_checkpoint_writes_nothing(tmp_path, capsys, toy
     (work / 'last_checkpoint').write_text(str(kept))
 
     def checkpoints():  # (the runner also dumps the config and a log into the work dir)
-        return {p.name: p.read_bytes() for p in work.iterdir()
-                if p.suffix == '.pth' or p.name == 'last_checkpoint'}
+        return {
+            p.name: p.read_bytes()
+            for p in work.iterdir() if p.suffix == '.pth' or p.name == 'last_checkpoint'
+        }
 
     before = checkpoints()
-    err = run_and_expect_error(train_tool, [TOY, '--work-dir', str(work), '--resume',
-                                            '--cfg-options', *toy_data], capsys)
+    err = run_and_expect_error(
+        train_tool,
+        [TOY, '--work-dir', str(work), '--resume', '--cfg-options', *toy_data], capsys)
     assert f"cannot read checkpoint '{kept}'" in err
     assert checkpoints() == before  # no checkpoint written over, none saved
 
@@ -205,9 +248,10 @@ def test_resume_from_a_truncated_checkpoint_writes_nothing(tmp_path, capsys, toy
 def test_load_from_a_corrupt_checkpoint(tmp_path, capsys, toy_data):
     bad = tmp_path / 'bad.pth'
     bad.write_bytes(b'\x00' * 100)
-    err = run_and_expect_error(train_tool, [TOY, '--work-dir', str(tmp_path / 'w'),
-                                            '--cfg-options', f'load_from={bad}', *toy_data],
-                               capsys)
+    err = run_and_expect_error(
+        train_tool,
+        [TOY, '--work-dir',
+         str(tmp_path / 'w'), '--cfg-options', f'load_from={bad}', *toy_data], capsys)
     assert f"cannot read checkpoint '{bad}'" in err
 
 
@@ -216,11 +260,11 @@ def test_demo_corrupt_or_foreign_checkpoint(tmp_path, capsys, toy_checkpoints):
     make_toy_data.main([str(tmp_path / 'toy'), '--num-train', '1', '--num-val', '1'])
     image = next((tmp_path / 'toy/leftImg8bit/val/toycity').iterdir())
     out = tmp_path / 'overlay.png'
-    err = run_and_expect_error(demo, [str(image), TOY, str(truncated), '--out-file', str(out)],
-                               capsys)
+    err = run_and_expect_error(
+        demo, [str(image), TOY, str(truncated), '--out-file',
+               str(out)], capsys)
     assert 'cannot read checkpoint' in err
-    err = run_and_expect_error(demo, [str(image), TOY, str(other), '--out-file', str(out)],
-                               capsys)
+    err = run_and_expect_error(demo, [str(image), TOY, str(other), '--out-file', str(out)], capsys)
     assert "does not fit the config's model" in err
     assert not out.exists()
     (tmp_path / 'broken.png').write_bytes(b'PNG but not really')
@@ -230,18 +274,22 @@ def test_demo_corrupt_or_foreign_checkpoint(tmp_path, capsys, toy_checkpoints):
 
 # --- configs whose heads do not fit the data or the backbone ----------------------------
 
+
 def test_num_classes_not_fitting_the_dataset(tmp_path, capsys, toy_data):
-    err = run_and_expect_error(train_tool, [TOY, '--work-dir', str(tmp_path / 'w'),
-                                            '--cfg-options', 'model.decode_head.num_classes=11',
-                                            *toy_data], capsys)
+    err = run_and_expect_error(train_tool, [
+        TOY, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', 'model.decode_head.num_classes=11', *toy_data
+    ], capsys)
     assert 'model.decode_head.num_classes is 11' in err
     assert 'CityscapesDataset) has 19 classes' in err
 
 
 def test_num_classes_not_fitting_the_label_check(tmp_path, capsys, toy_data):
     err = run_and_expect_error(train_tool, [
-        TOY, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-        'train_dataloader.dataset.pipeline.1.num_classes=11', *toy_data], capsys)
+        TOY, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', 'train_dataloader.dataset.pipeline.1.num_classes=11',
+        *toy_data
+    ], capsys)
     assert 'LoadSegAnnotations of train_dataloader.dataset.pipeline accepts label values 0..10' \
         in err
 
@@ -253,8 +301,10 @@ def test_head_rejects_label_values_beyond_num_classes():
 
     from mmdla.errors import DataError
     from mmdla.models import DLAUpHead
-    head = DLAUpHead(in_channels=[32, 64, 128, 256, 512], num_classes=19,
-                     loss_decode=dict(type='CrossEntropyLoss'))
+    head = DLAUpHead(
+        in_channels=[32, 64, 128, 256, 512],
+        num_classes=19,
+        loss_decode=dict(type='CrossEntropyLoss'))
     sample = SegDataSample()
     label = torch.zeros(1, 8, 8, dtype=torch.long)
     label[0, 3, 3] = 25
@@ -264,22 +314,23 @@ def test_head_rejects_label_values_beyond_num_classes():
 
 
 @pytest.mark.parametrize('options,message', [
-    (['model.backbone.out_indices=[2,3,4,5]'],
-     'model.decode_head.in_index -5 is out of range'),
-    (['model.decode_head.in_channels=[32,64,128,256,256]'],
-     'in_channels [32, 64, 128, 256, 256] do not fit in_index [-5, -4, -3, -2, -1] '
+    (['model.backbone.out_indices=[2,3,4,5]'], 'model.decode_head.in_index -5 is out of range'),
+    (['model.decode_head.in_channels=[32,64,128,256,256]'
+      ], 'in_channels [32, 64, 128, 256, 256] do not fit in_index [-5, -4, -3, -2, -1] '
      '(output -1 has 512 channels, not 256)'),
 ])
 def test_head_inputs_not_fitting_the_backbone(tmp_path, capsys, options, message):
-    err = run_and_expect_error(train_tool, [TOY, '--work-dir', str(tmp_path / 'w'),
-                                            '--cfg-options', *options], capsys)
+    err = run_and_expect_error(
+        train_tool,
+        [TOY, '--work-dir', str(tmp_path / 'w'), '--cfg-options', *options], capsys)
     assert message in err and 'the backbone (out_indices' in err
 
 
 def test_classifier_head_not_fitting_the_backbone(tmp_path, capsys):
     err = run_and_expect_error(train_tool, [
-        str(ROOT / 'configs/dla34_imagenet.py'), '--work-dir', str(tmp_path / 'w'),
-        '--cfg-options', 'model.head.in_channels=256'], capsys)
+        str(ROOT / 'configs/dla34_imagenet.py'), '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', 'model.head.in_channels=256'
+    ], capsys)
     assert 'model.head.in_channels is 256 but the last backbone output has 512' in err
 
 
@@ -297,17 +348,19 @@ def test_head_checks_its_inputs_at_run_time():
 
 # --- paths of the wrong kind --------------------------------------------------------------
 
+
 def test_converter_directory_and_same_file(tmp_path, capsys):
     save_backbone_checkpoint(tmp_path / 'model.pth', 'dla46_c')
     err = run_and_expect_error(dla2mmdla, [str(tmp_path), str(tmp_path / 'o.pth')], capsys)
     assert f"SRC '{tmp_path}' is a directory (it holds model.pth)" in err
     (tmp_path / 'out').mkdir()
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'model.pth'), str(tmp_path / 'out')],
-                               capsys)
+    err = run_and_expect_error(
+        dla2mmdla, [str(tmp_path / 'model.pth'), str(tmp_path / 'out')], capsys)
     assert "is a directory: give the output file name" in err
     before = (tmp_path / 'model.pth').read_bytes()
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'model.pth'),
-                                           str(tmp_path / 'model.pth')], capsys)
+    err = run_and_expect_error(
+        dla2mmdla,
+        [str(tmp_path / 'model.pth'), str(tmp_path / 'model.pth')], capsys)
     assert 'is SRC' in err and (tmp_path / 'model.pth').read_bytes() == before
 
 
@@ -322,6 +375,8 @@ def test_config_that_is_a_directory_or_broken(tmp_path, capsys):
 def test_segmentation_out_must_be_a_directory(tmp_path, capsys, toy_checkpoints, toy_data):
     good, _, _ = toy_checkpoints
     (tmp_path / 'preds').write_text('a file')
-    err = run_and_expect_error(test_tool, [TOY, str(good), '--out', str(tmp_path / 'preds'),
-                                           '--cfg-options', *toy_data], capsys)
+    err = run_and_expect_error(
+        test_tool,
+        [TOY, str(good), '--out',
+         str(tmp_path / 'preds'), '--cfg-options', *toy_data], capsys)
     assert 'is a file' in err and 'give a directory' in err

@@ -11,19 +11,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-pytest.importorskip('mmdet')
+from mmdla import reference
+from mmdla.models.checkpoints import arch_signature
+from tests.helpers import (ROOT, build_config_model, load_tool, official_dlaup_plan, random_bn,
+                           random_timm_dla, run_and_expect_error)
 
-from mmdla import reference  # noqa: E402
-from mmdla.models.backbones.dla import arch_signature  # noqa: E402
-from tests.helpers import (ROOT, build_config_model, load_tool, official_dlaup_plan,  # noqa: E402
-                           random_bn, random_timm_dla, run_and_expect_error)
+pytest.importorskip('mmdet')
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 CONFIG = 'centernet_dla34_coco'
-
-
-
-
 
 
 def random_deform_conv(sd, prefix, cin, cout):
@@ -67,22 +63,31 @@ def centernet_forward(timm_model, sd, x):
     from mmcv.ops import modulated_deform_conv2d
 
     def deform_conv(t, p):
-        out = F.conv2d(t, sd[f'{p}.conv.conv_offset_mask.weight'],
-                       sd[f'{p}.conv.conv_offset_mask.bias'], padding=1)
+        out = F.conv2d(
+            t,
+            sd[f'{p}.conv.conv_offset_mask.weight'],
+            sd[f'{p}.conv.conv_offset_mask.bias'],
+            padding=1)
         o1, o2, mask = torch.chunk(out, 3, dim=1)
-        t = modulated_deform_conv2d(t.contiguous(), torch.cat((o1, o2), 1).contiguous(),
+        t = modulated_deform_conv2d(t.contiguous(),
+                                    torch.cat((o1, o2), 1).contiguous(),
                                     torch.sigmoid(mask).contiguous(), sd[f'{p}.conv.weight'],
                                     sd[f'{p}.conv.bias'], 1, 1, 1, 1, 1)
         q = f'{p}.actf.0'
-        return F.relu(F.batch_norm(t, sd[f'{q}.running_mean'], sd[f'{q}.running_var'],
-                                   sd[f'{q}.weight'], sd[f'{q}.bias'], False, 0.0, 1e-5))
+        return F.relu(
+            F.batch_norm(t, sd[f'{q}.running_mean'], sd[f'{q}.running_var'], sd[f'{q}.weight'],
+                         sd[f'{q}.bias'], False, 0.0, 1e-5))
 
     def ida_up(layers, startp, endp, p):  # in place, as CenterNet's IDAUp
         for i in range(startp + 1, endp):
             w = sd[f'{p}.up_{i - startp}.weight']
             f = w.shape[-1] // 2
-            up = F.conv_transpose2d(deform_conv(layers[i], f'{p}.proj_{i - startp}'), w,
-                                    stride=f, padding=f // 2, groups=w.shape[0])
+            up = F.conv_transpose2d(
+                deform_conv(layers[i], f'{p}.proj_{i - startp}'),
+                w,
+                stride=f,
+                padding=f // 2,
+                groups=w.shape[0])
             layers[i] = deform_conv(up + layers[i - 1], f'{p}.node_{i - startp}')
 
     feats = [timm_model.base_layer(x)]
@@ -99,6 +104,7 @@ def centernet_forward(timm_model, sd, x):
     def head(name):
         t = F.relu(F.conv2d(y[-1], sd[f'{name}.0.weight'], sd[f'{name}.0.bias'], padding=1))
         return F.conv2d(t, sd[f'{name}.2.weight'], sd[f'{name}.2.bias'])
+
     return head('hm').sigmoid(), head('wh'), head('reg')
 
 
@@ -115,8 +121,8 @@ def test_centernet_checkpoint_converts_and_matches_centernet(tmp_path):
     torch.manual_seed(0)
     timm_model = random_timm_dla('dla34')
     sd = centernet_state_dict(timm_model)
-    count = sum(v.numel() for k, v in sd.items() if not k.endswith(
-        ('running_mean', 'running_var', 'num_batches_tracked')))
+    count = sum(v.numel() for k, v in sd.items()
+                if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked')))
     assert count == reference.CENTERNET.official_params  # CenterNet's own tensors
     src = tmp_path / 'ctdet_coco_dla_1x.pth'
     torch.save({'epoch': 140, 'state_dict': {f'module.{k}': v for k, v in sd.items()}}, src)
@@ -129,8 +135,10 @@ def test_centernet_checkpoint_converts_and_matches_centernet(tmp_path):
     with torch.no_grad():
         expected = centernet_forward(timm_model, sd, x)
         heatmap, wh, offset = (t[0] for t in model.bbox_head(model.extract_feat(x)))
-    errors = {name: (ours - ref).abs().max().item() for name, ours, ref in
-              zip(('heatmap', 'wh', 'offset'), (heatmap, wh, offset), expected)}
+    errors = {
+        name: (ours - ref).abs().max().item()
+        for name, ours, ref in zip(('heatmap', 'wh', 'offset'), (heatmap, wh, offset), expected)
+    }
     print(f'CenterNet DLA-34 (DCN) at 512x512, max abs difference: {errors}; scale: '
           f'wh {expected[1].abs().max():.2f}, offset {expected[2].abs().max():.2f}')
     assert heatmap.shape == (1, 80, 128, 128)
@@ -143,8 +151,9 @@ def test_converter_names_what_does_not_fit(tmp_path, capsys):
     del sd['ida_up.node_2.conv.weight']
     sd['wh.2.weight'] = torch.zeros(3, 256, 1, 1)
     torch.save({'epoch': 1, 'state_dict': sd}, tmp_path / 'broken.pth')
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'broken.pth'),
-                                           str(tmp_path / 'out.pth')], capsys)
+    err = run_and_expect_error(
+        dla2mmdla,
+        [str(tmp_path / 'broken.pth'), str(tmp_path / 'out.pth')], capsys)
     assert 'CenterNet checkpoint does not match' in err
     assert 'missing 1: ida_up.node_2.conv.weight' in err
     assert 'wh_head.2.weight (3, 256, 1, 1) != (2, 256, 1, 1)' in err
@@ -165,8 +174,8 @@ def test_training_step_reaches_every_parameter(use_dcn):
     model.init_weights()
     model.train()
     sample = DetDataSample(metainfo=dict(img_shape=(96, 136), batch_input_shape=(96, 136)))
-    sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 12., 60., 70.]]),
-                                       labels=torch.tensor([3]))
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor([[10., 12., 60., 70.]]), labels=torch.tensor([3]))
     losses = model.loss(torch.randn(1, 3, 96, 136), [sample])
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
@@ -188,8 +197,8 @@ def test_init_model_optimised_detector_equals_plain(tmp_path):
     config = str(ROOT / 'configs' / 'centernet_dla34_toy.py')
     fast = init_model(config, str(tmp_path / 'toy.pth'))
     plain = init_model(config, str(tmp_path / 'toy.pth'), optimize=False)
-    assert tuple(fast.dataset_meta['classes']) == ('car', 'person', 'traffic sign',
-                                                  'traffic light')  # the config's metainfo
+    assert tuple(fast.dataset_meta['classes']) == ('car', 'person', 'traffic sign', 'traffic light'
+                                                   )  # the config's metainfo
     x = torch.randn(1, 3, 128, 256)
     with torch.no_grad():
         ours = [t[0] for t in fast.bbox_head(fast.extract_feat(x))]
@@ -203,9 +212,13 @@ def toy_view(model, shape=(96, 160), scale=1.0):
     from mmdet.structures import DetDataSample
     torch.manual_seed(1)
     image = torch.randint(0, 255, (3, *shape), dtype=torch.uint8)
-    sample = DetDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, border=[0, shape[0],
-                                                                                    0, shape[1]],
-                                         scale_factor=(scale, scale), batch_input_shape=shape))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=shape,
+            ori_shape=shape,
+            border=[0, shape[0], 0, shape[1]],
+            scale_factor=(scale, scale),
+            batch_input_shape=shape))
     return dict(inputs=[image], data_samples=[sample])
 
 
@@ -221,16 +234,20 @@ def test_centernet_tta_single_view_without_flip_is_the_plain_prediction():
         tta = CenterNetTTAModel(model, flip=False)
         data = {k: [v] for k, v in toy_view(model).items()}  # one view
         got = tta.test_step(data)[0].pred_instances
-        flipped = CenterNetTTAModel(model, flip=True).test_step(
-            {k: [v] for k, v in toy_view(model).items()})[0].pred_instances
-        views = {k: [v, w] for (k, v), w in zip(toy_view(model).items(),
-                                                toy_view(model).values())}
+        flipped = CenterNetTTAModel(
+            model, flip=True).test_step({
+                k: [v]
+                for k, v in toy_view(model).items()
+            })[0].pred_instances
+        views = {k: [v, w] for (k, v), w in zip(toy_view(model).items(), toy_view(model).values())}
         merged = CenterNetTTAModel(model, max_per_img=50).test_step(views)[0].pred_instances
+
     def rows(i):  # detections as a set (order among equal scores is arbitrary)
         table = torch.cat([i.scores[:, None], i.bboxes, i.labels[:, None].float()], 1)
         for column in reversed(range(table.shape[1])):
             table = table[table[:, column].argsort(stable=True)]
         return table
+
     assert torch.equal(rows(got), rows(expected))
     assert len(flipped) == 100 and not torch.equal(flipped.scores, expected.scores)
     assert len(merged) == 50 and bool((merged.scores[:-1] >= merged.scores[1:]).all())

@@ -26,7 +26,7 @@ SCENES = {
         dict(label='road', polygon=box(0, 16, 63, 31)),
         dict(label='car', polygon=box(10, 18, 30, 26)),
         dict(label='license plate', polygon=box(15, 22, 20, 24)),  # id -1: not drawn
-        dict(label='persongroup', polygon=box(40, 18, 50, 22)),    # -> person
+        dict(label='persongroup', polygon=box(40, 18, 50, 22)),  # -> person
         dict(label='ego vehicle', polygon=box(0, 28, 63, 31)),
         dict(label='no such class', polygon=box(0, 0, 63, 31), deleted=1),  # skipped
     ],
@@ -37,9 +37,20 @@ SCENES = {
 }
 #: (split, city) -> {(row, col): trainId}; rows 11..15 of aachen are unlabeled (255)
 EXPECTED = {
-    ('train', 'aachen'): {(5, 32): 10, (13, 32): 255, (20, 5): 0, (27, 5): 0, (20, 12): 13,
-                          (23, 17): 13, (20, 45): 11, (30, 32): 255},
-    ('val', 'frankfurt'): {(10, 10): 2, (26, 50): 1},
+    ('train', 'aachen'): {
+        (5, 32): 10,
+        (13, 32): 255,
+        (20, 5): 0,
+        (27, 5): 0,
+        (20, 12): 13,
+        (23, 17): 13,
+        (20, 45): 11,
+        (30, 32): 255
+    },
+    ('val', 'frankfurt'): {
+        (10, 10): 2,
+        (26, 50): 1
+    },
 }
 
 
@@ -53,12 +64,12 @@ def write_gtfine(root, scenes=SCENES):
     for (split, city), objects in scenes.items():
         folder = root / 'gtFine' / split / city
         folder.mkdir(parents=True)
-        (folder / f'{stem(split, city)}_gtFine_polygons.json').write_text(json.dumps(
-            dict(imgHeight=H, imgWidth=W, objects=objects)))
+        (folder / f'{stem(split, city)}_gtFine_polygons.json').write_text(
+            json.dumps(dict(imgHeight=H, imgWidth=W, objects=objects)))
         images = root / 'leftImg8bit' / split / city
         images.mkdir(parents=True)
-        cv2.imwrite(str(images / f'{stem(split, city)}_leftImg8bit.png'),
-                    np.zeros((H, W, 3), np.uint8))
+        cv2.imwrite(
+            str(images / f'{stem(split, city)}_leftImg8bit.png'), np.zeros((H, W, 3), np.uint8))
 
 
 def label_map(root, split, city):
@@ -77,17 +88,20 @@ def test_converter_writes_train_ids(tmp_path, capsys):
         assert labels.shape == (H, W) and labels.dtype == np.uint8
         assert {p: int(labels[p]) for p in pixels} == pixels, (split, city)
     # only the label images are added (no split lists)
-    written = sorted(p.relative_to(tmp_path).as_posix()
-                     for p in (tmp_path / 'gtFine').rglob('*') if p.is_file())
+    written = sorted(
+        p.relative_to(tmp_path).as_posix() for p in (tmp_path / 'gtFine').rglob('*') if p.is_file())
     assert written == [
         'gtFine/train/aachen/aachen_000000_000019_gtFine_labelTrainIds.png',
         'gtFine/train/aachen/aachen_000000_000019_gtFine_polygons.json',
         'gtFine/val/frankfurt/frankfurt_000000_000019_gtFine_labelTrainIds.png',
-        'gtFine/val/frankfurt/frankfurt_000000_000019_gtFine_polygons.json']
+        'gtFine/val/frankfurt/frankfurt_000000_000019_gtFine_polygons.json'
+    ]
     # the names mmseg's CityscapesDataset pairs with the images
     from mmseg.datasets import CityscapesDataset
-    dataset = CityscapesDataset(data_root=str(tmp_path), pipeline=[], data_prefix=dict(
-        img_path='leftImg8bit/train', seg_map_path='gtFine/train'))
+    dataset = CityscapesDataset(
+        data_root=str(tmp_path),
+        pipeline=[],
+        data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'))
     assert len(dataset) == 1
     assert dataset.get_data_info(0)['seg_map_path'].endswith(
         'aachen_000000_000019_gtFine_labelTrainIds.png')
@@ -99,14 +113,18 @@ def test_parallel_conversion_matches(tmp_path):
     write_gtfine(serial)
     write_gtfine(parallel)
     converter.main([str(serial)])
-    proc = subprocess.run([sys.executable, 'tools/dataset_converters/cityscapes.py',
-                           str(parallel), '--nproc', '2'], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, 'tools/dataset_converters/cityscapes.py',
+         str(parallel), '--nproc', '2'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '2/2' in proc.stdout and 'wrote 2 ' in proc.stdout
     for split, city in SCENES:
-        np.testing.assert_array_equal(label_map(parallel, split, city),
-                                      label_map(serial, split, city))
+        np.testing.assert_array_equal(
+            label_map(parallel, split, city), label_map(serial, split, city))
 
 
 def test_converter_errors(tmp_path, capsys):
@@ -118,8 +136,7 @@ def test_converter_errors(tmp_path, capsys):
 
     # cityscapesscripts itself would sys.exit(-1) (unknown label) or raise a bare KeyError
     unknown = tmp_path / 'unknown'
-    write_gtfine(unknown, {('train', 'aachen'): [dict(label='spaceship',
-                                                      polygon=box(0, 0, 5, 5))]})
+    write_gtfine(unknown, {('train', 'aachen'): [dict(label='spaceship', polygon=box(0, 0, 5, 5))]})
     err = run_and_expect_error(converter, [str(unknown)], capsys)
     assert "aachen_000000_000019_gtFine_polygons.json: 'spaceship' is not a Cityscapes " \
            'label' in err

@@ -27,11 +27,10 @@ def check_common_augmentation(cfg):
     assert train['RandomFlip']['prob'] == 0.5
     assert train['PCALighting']['alphastd'] == IMAGENET['lighting_std']
     test = steps(cfg.val_dataloader.dataset.pipeline)
-    assert (test['ResizeEdge']['scale'], test['ResizeEdge']['edge']) == (
-        IMAGENET['test_resize'], 'short')
+    assert (test['ResizeEdge']['scale'], test['ResizeEdge']['edge']) == (IMAGENET['test_resize'],
+                                                                         'short')
     assert test['CenterCrop']['crop_size'] == IMAGENET['crop']
-    assert cfg.data_preprocessor.mean == pytest.approx(
-        [v * 255 for v in reference.IMAGENET_MEAN])
+    assert cfg.data_preprocessor.mean == pytest.approx([v * 255 for v in reference.IMAGENET_MEAN])
     assert cfg.data_preprocessor.std == pytest.approx([v * 255 for v in reference.IMAGENET_STD])
     assert cfg.data_preprocessor.to_rgb
 
@@ -43,10 +42,9 @@ def test_imagenet_config(arch):
     assert cfg.optim_wrapper.optimizer == IMAGENET['optimizer']
     assert cfg.train_cfg.max_epochs == IMAGENET['epochs']
     assert (cfg.param_scheduler.type, cfg.param_scheduler.milestones,
-            cfg.param_scheduler.gamma) == ('MultiStepLR', IMAGENET['milestones'],
-                                           IMAGENET['gamma'])
-    assert (cfg.train_dataloader.batch_size * 8 == IMAGENET['batch_size']
-            == cfg.auto_scale_lr.base_batch_size)
+            cfg.param_scheduler.gamma) == ('MultiStepLR', IMAGENET['milestones'], IMAGENET['gamma'])
+    assert (cfg.train_dataloader.batch_size * 8 == IMAGENET['batch_size'] ==
+            cfg.auto_scale_lr.base_batch_size)
     assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, 5))
     check_common_augmentation(cfg)
     with torch.device('meta'):
@@ -62,14 +60,14 @@ def test_fine_grained_config(arch, dataset):
     cfg = Config.fromfile(str(ROOT / f'configs/{arch}_{dataset}.py'))
     assert cfg.optim_wrapper.optimizer == FINETUNE['optimizer']
     assert cfg.train_cfg.max_epochs == FINETUNE['epochs']
-    assert (cfg.param_scheduler.milestones, cfg.param_scheduler.gamma) == (
-        FINETUNE['milestones'], FINETUNE['gamma'])
-    assert (cfg.train_dataloader.batch_size * 8 == FINETUNE['batch_size']
-            == cfg.auto_scale_lr.base_batch_size)
+    assert (cfg.param_scheduler.milestones, cfg.param_scheduler.gamma) == (FINETUNE['milestones'],
+                                                                           FINETUNE['gamma'])
+    assert (cfg.train_dataloader.batch_size * 8 == FINETUNE['batch_size'] ==
+            cfg.auto_scale_lr.base_batch_size)
     check_common_augmentation(cfg)
     init = cfg.model.backbone.init_cfg
-    assert (init.type, init.checkpoint, init.prefix) == (
-        'Pretrained', f'checkpoints/{arch}_imagenet.pth', 'backbone.')
+    assert (init.type, init.checkpoint,
+            init.prefix) == ('Pretrained', f'checkpoints/{arch}_imagenet.pth', 'backbone.')
     with torch.device('meta'):
         model = build_model_from_config(cfg)
     assert model.head.num_classes == FINE_GRAINED[dataset] == cfg.data_preprocessor.num_classes
@@ -78,6 +76,7 @@ def test_fine_grained_config(arch, dataset):
 
 def test_pca_lighting_matches_the_official_formula():
     import numpy as np
+
     from mmdla.datasets import PCALighting
     np.random.seed(0)
     img = np.full((2, 2, 3), 100, np.uint8)  # BGR

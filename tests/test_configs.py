@@ -16,5 +16,5 @@ def test_configs_are_found():
 def test_config_model_has_its_reference_parameter_count(config):
     expected = expected_params(config)  # every config has a number (KeyError otherwise)
     with torch.device('meta'):
-        model = build_model_from_config(str(config), for_analysis=False)
+        model = build_model_from_config(str(config), for_inference=False)
     assert sum(p.numel() for p in model.parameters()) == expected

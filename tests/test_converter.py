@@ -33,6 +33,7 @@ def test_conversion_equivalence_both_formats(arch, tmp_path, capsys):
     def count(sd):
         return sum(v.numel() for k, v in sd.items()
                    if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked')))
+
     assert count(timm_sd) == IMAGENET[arch].params
     assert count(official_sd) == IMAGENET[arch].official_params
 
@@ -61,10 +62,12 @@ def test_converted_backbone_loads_into_mmseg_via_pretrained(tmp_path):
     reference = random_timm_dla('dla34')
     torch.save(reference.state_dict(), tmp_path / 'timm.pth')
     convert(tmp_path / 'timm.pth', tmp_path / 'dla34.pth')
-    backbone = MODELS.build(dict(
-        type='DLA', arch='dla34',
-        init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'dla34.pth'),
-                      prefix='backbone.')))
+    backbone = MODELS.build(
+        dict(
+            type='DLA',
+            arch='dla34',
+            init_cfg=dict(
+                type='Pretrained', checkpoint=str(tmp_path / 'dla34.pth'), prefix='backbone.')))
     backbone.init_weights()
     backbone.eval()
     x = torch.randn(1, 3, 96, 96)
@@ -74,12 +77,19 @@ def test_converted_backbone_loads_into_mmseg_via_pretrained(tmp_path):
 
 
 def test_non_dla_checkpoint_exits_nonzero_with_reason(tmp_path):
-    torch.save({'conv1.weight': torch.randn(8, 3, 3, 3), 'fc.weight': torch.randn(10, 8)},
-               tmp_path / 'resnet.pth')
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools/model_converters/dla2mmdla.py'),
-         str(tmp_path / 'resnet.pth'), str(tmp_path / 'out.pth')],
-        capture_output=True, text=True, timeout=300)
+    torch.save({
+        'conv1.weight': torch.randn(8, 3, 3, 3),
+        'fc.weight': torch.randn(10, 8)
+    }, tmp_path / 'resnet.pth')
+    proc = subprocess.run([
+        sys.executable,
+        str(ROOT / 'tools/model_converters/dla2mmdla.py'),
+        str(tmp_path / 'resnet.pth'),
+        str(tmp_path / 'out.pth')
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith('error: ')
     assert 'not a DLA checkpoint' in proc.stderr
@@ -93,8 +103,9 @@ def test_mismatched_checkpoint_lists_missing_and_unexpected_keys(tmp_path, capsy
     sd['level4.extra.weight'] = torch.zeros(1)
     sd['level5.tree1.conv1.weight'] = torch.zeros(512, 256, 1, 1)
     torch.save(sd, tmp_path / 'broken.pth')
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'broken.pth'),
-                                           str(tmp_path / 'o.pth')], capsys)
+    err = run_and_expect_error(
+        dla2mmdla,
+        [str(tmp_path / 'broken.pth'), str(tmp_path / 'o.pth')], capsys)
     assert 'closest is dla34' in err
     assert 'missing 1: level5.root.conv.weight' in err
     assert 'unexpected 1: level4.extra.weight' in err
@@ -103,16 +114,18 @@ def test_mismatched_checkpoint_lists_missing_and_unexpected_keys(tmp_path, capsy
 
 def test_unreadable_file_is_a_clear_error(tmp_path, capsys):
     (tmp_path / 'junk.pth').write_bytes(b'not a checkpoint')
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'junk.pth'), str(tmp_path / 'o.pth')],
-                               capsys)
+    err = run_and_expect_error(
+        dla2mmdla, [str(tmp_path / 'junk.pth'), str(tmp_path / 'o.pth')], capsys)
     assert "cannot read '" in err and 'junk.pth' in err
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'missing.pth'),
-                                           str(tmp_path / 'o.pth')], capsys)
+    err = run_and_expect_error(
+        dla2mmdla,
+        [str(tmp_path / 'missing.pth'), str(tmp_path / 'o.pth')], capsys)
     assert 'missing.pth' in err and 'does not exist' in err
     assert not (tmp_path / 'o.pth').exists()
 
 
 # --- file formats, reproducible output, class names ----------------------------------------
+
 
 def _save_safetensors(state_dict, path):
     from safetensors.torch import save_file
@@ -134,9 +147,11 @@ def test_safetensors_bin_and_pth_give_the_same_checkpoint(tmp_path, capsys):
     torch.save(sd, tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
     (tmp_path / 'misnamed.pth').write_bytes((tmp_path / 'model.safetensors').read_bytes())
     (tmp_path / 'misnamed.safetensors').write_bytes((tmp_path / 'timm.pth').read_bytes())
-    ckpts = {src: convert(tmp_path / src, tmp_path / f'{src}.mmdla.pth') for src in (
-        'model.safetensors', 'pytorch_model.bin', 'timm.pth', 'legacy.pth', 'misnamed.pth',
-        'misnamed.safetensors')}
+    ckpts = {
+        src: convert(tmp_path / src, tmp_path / f'{src}.mmdla.pth')
+        for src in ('model.safetensors', 'pytorch_model.bin', 'timm.pth', 'legacy.pth',
+                    'misnamed.pth', 'misnamed.safetensors')
+    }
     reference = ckpts['timm.pth']['state_dict']
     for src, ckpt in ckpts.items():
         assert list(ckpt['state_dict']) == list(reference), src  # the model's order
@@ -173,7 +188,8 @@ def test_directory_of_hub_downloads_converts_with_progress(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert '3/3' in printed  # mmengine's progress bar over the files
     assert sorted(p.name for p in out.iterdir()) == [
-        'dla46_c_imagenet.pth', 'dla46x_c_imagenet.pth', 'dla46x_c_imagenet_my_dla46x_c.pth']
+        'dla46_c_imagenet.pth', 'dla46x_c_imagenet.pth', 'dla46x_c_imagenet_my_dla46x_c.pth'
+    ]
     single = tmp_path / 'single.pth'
     dla2mmdla.main([str(hub / 'dla46_c.in1k' / 'model.safetensors'), str(single)])
     assert (out / 'dla46_c_imagenet.pth').read_bytes() == single.read_bytes()
@@ -206,31 +222,38 @@ def test_class_names_by_class_count_and_dataset_option(tmp_path, capsys):
     import timm
     from mmdet.datasets import CocoDataset
     from mmpretrain.datasets.categories import CUB_CATEGORIES
+
     from mmdla.datasets.camvid import CamVidDataset
-    _save_safetensors(official_layout(build_config_model('dla34_camvid').state_dict()),
-                      tmp_path / 'camvid.safetensors')
+    _save_safetensors(
+        official_layout(build_config_model('dla34_camvid').state_dict()),
+        tmp_path / 'camvid.safetensors')
     meta = convert(tmp_path / 'camvid.safetensors', tmp_path / 'camvid.pth')['meta']
     assert meta['task'] == 'segmentation' and meta['num_classes'] == 11
-    assert meta['dataset_meta'] == {'classes': CamVidDataset.METAINFO['classes'],
-                                    'palette': CamVidDataset.METAINFO['palette']}
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'camvid.safetensors'),
-                                           str(tmp_path / 'x.pth'), '--dataset', 'cityscapes'],
-                               capsys)
-    assert ("--dataset cityscapes has 19 classes but the checkpoint's segmentation head has 11"
-            in err and 'camvid (11)' in err)
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'camvid.safetensors'),
-                                           str(tmp_path / 'x.pth'), '--dataset', 'imagenet'],
-                               capsys)
+    assert meta['dataset_meta'] == {
+        'classes': CamVidDataset.METAINFO['classes'],
+        'palette': CamVidDataset.METAINFO['palette']
+    }
+    err = run_and_expect_error(
+        dla2mmdla,
+        [str(tmp_path / 'camvid.safetensors'),
+         str(tmp_path / 'x.pth'), '--dataset', 'cityscapes'], capsys)
+    assert ("dataset cityscapes has 19 classes but the checkpoint's segmentation head has 11" in err
+            and 'camvid (11)' in err and '(--dataset NAME, or --dataset none)' in err)
+    err = run_and_expect_error(
+        dla2mmdla,
+        [str(tmp_path / 'camvid.safetensors'),
+         str(tmp_path / 'x.pth'), '--dataset', 'imagenet'], capsys)
     assert 'imagenet is a classification dataset but the checkpoint is a segmentation' in err
 
     torch.save(timm.create_model('dla46_c', num_classes=4).state_dict(), tmp_path / 'four.pth')
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'four.pth'), str(tmp_path / 'x.pth')],
-                               capsys)
+    err = run_and_expect_error(
+        dla2mmdla, [str(tmp_path / 'four.pth'), str(tmp_path / 'x.pth')], capsys)
     assert 'cannot tell the dataset of a classification checkpoint with 4 classes' in err
     assert '--dataset none' in err and 'imagenet (1000)' in err
     assert not (tmp_path / 'x.pth').exists()
-    assert dla2mmdla.main([str(tmp_path / 'four.pth'), str(tmp_path / 'four_mm.pth'),
-                           '--dataset', 'none']) == 0
+    assert dla2mmdla.main(
+        [str(tmp_path / 'four.pth'),
+         str(tmp_path / 'four_mm.pth'), '--dataset', 'none']) == 0
     meta = torch.load(tmp_path / 'four_mm.pth', weights_only=True)['meta']
     assert meta['num_classes'] == 4 and 'dataset_meta' not in meta
     torch.save(timm.create_model('dla46_c', num_classes=200).state_dict(), tmp_path / 'cub.pth')

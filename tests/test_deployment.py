@@ -62,6 +62,7 @@ def trained(tmp_path_factory):
             torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
             made[name] = (config, str(path), init_model(config, str(path)))
         return made[name]
+
     return get
 
 
@@ -92,8 +93,11 @@ def check_file(run, model, name, batch, size, what):
     x = torch.randn(batch, 3, *size, generator=torch.Generator().manual_seed(7))
     out = run(x)
     n, h, w = batch, *size
-    expected = {'classifier': (n, CLASSES[name]), 'segmentor': (n, CLASSES[name], h, w),
-                'detector': (n, CLASSES[name], -(-h // 4), -(-w // 4))}[name]
+    expected = {
+        'classifier': (n, CLASSES[name]),
+        'segmentor': (n, CLASSES[name], h, w),
+        'detector': (n, CLASSES[name], -(-h // 4), -(-w // 4))
+    }[name]
     assert out[0].shape == expected
     max_abs, rel, agreement = parity(reference(model, name, x), out)
     print(f'{what} {name} ({batch}, 3, {h}, {w}): max abs diff {max_abs:.2e}, relative diff '
@@ -121,8 +125,9 @@ def test_onnx_dynamic_export_runs_at_other_batches_and_sizes(name, trained, tmp_
     config, checkpoint, model = trained(name)
     even, odd = MODELS[name][1:]
     out = tmp_path / f'{name}.onnx'
-    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, even),
-                           '--dynamic']) == 0
+    assert onnx_tool.main(
+        [config, checkpoint, '--out',
+         str(out), '--shape', *map(str, even), '--dynamic']) == 0
     printed = tool_output(capsys)
     assert 'dynamic batch / height / width' in printed and 'MiB' in printed
     assert f'input (2, 3, {even[0] + 5}, {even[1] + 3})' in printed  # the tool's 2nd check
@@ -132,8 +137,11 @@ def test_onnx_dynamic_export_runs_at_other_batches_and_sizes(name, trained, tmp_
     check_file(run, model, name, 2, odd, 'ONNX dynamic')
     meta = session.get_modelmeta().custom_metadata_map
     pre = model.cfg.model.data_preprocessor
-    assert meta['task'] == {'classifier': 'classification', 'segmentor': 'segmentation',
-                            'detector': 'detection'}[name]
+    assert meta['task'] == {
+        'classifier': 'classification',
+        'segmentor': 'segmentation',
+        'detector': 'detection'
+    }[name]
     assert np.allclose(json.loads(meta['mean']), pre.mean)
     assert np.allclose(json.loads(meta['std']), pre.std)
     assert [o.name for o in session.get_outputs()] == json.loads(meta['outputs'])
@@ -143,8 +151,7 @@ def test_onnx_static_export_at_an_odd_size(trained, tmp_path, capsys):
     config, checkpoint, model = trained('segmentor')
     size = MODELS['segmentor'][2]
     out = tmp_path / 'seg.onnx'
-    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, size)
-                           ]) == 0
+    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, size)]) == 0
     assert 'static shape' in tool_output(capsys)
     session, run = ort_runner(out)
     assert session.get_inputs()[0].shape == [1, 3, *size]  # fixed: no other size runs
@@ -163,13 +170,16 @@ def test_torchscript_export(name, trained, tmp_path, capsys):
     tool_output(capsys)
     extra = {'mmdla_meta.json': ''}
     module = torch.jit.load(str(out), _extra_files=extra)
-    assert json.loads(extra['mmdla_meta.json'])['outputs'] == json.dumps(
-        {'classifier': ['logits'], 'segmentor': ['seg_logits'],
-         'detector': ['heatmap', 'wh', 'offset']}[name])
+    assert json.loads(extra['mmdla_meta.json'])['outputs'] == json.dumps({
+        'classifier': ['logits'],
+        'segmentor': ['seg_logits'],
+        'detector': ['heatmap', 'wh', 'offset']
+    }[name])
 
     def run(x):
         with torch.no_grad():
             return [t.numpy() for t in module(x)]
+
     check_file(run, model, name, 1, odd, 'TorchScript')
     check_file(run, model, name, 2, even, 'TorchScript')
 
@@ -178,8 +188,10 @@ def test_torchscript_export(name, trained, tmp_path, capsys):
 def test_dynamo_exporter(trained, tmp_path, capsys):
     config, checkpoint, model = trained('classifier')
     out = tmp_path / 'cls.onnx'
-    assert onnx_tool.main([config, checkpoint, '--out', str(out), '--shape', '64',
-                           '--dynamic', '--exporter', 'dynamo']) == 0
+    assert onnx_tool.main([
+        config, checkpoint, '--out',
+        str(out), '--shape', '64', '--dynamic', '--exporter', 'dynamo'
+    ]) == 0
     tool_output(capsys)
     _, run = ort_runner(out)
     check_file(run, model, 'classifier', 2, (65, 71), 'ONNX dynamo')
@@ -208,11 +220,13 @@ def test_bad_input(trained, tmp_path, capsys, monkeypatch):
     assert "config file 'configs/nope.py' does not exist" in err
     err = run_and_expect_error(onnx_tool, [config, cls_checkpoint, '--out', out], capsys)
     assert 'does not fit the config' in err
-    err = run_and_expect_error(onnx_tool, [str(ROOT / 'configs/centernet_dla34_coco.py'),
-                                           '--out', out], capsys)
+    err = run_and_expect_error(onnx_tool,
+                               [str(ROOT / 'configs/centernet_dla34_coco.py'), '--out', out],
+                               capsys)
     assert 'ModulatedDeformConv2d' in err and 'model.neck.use_dcn=False' in err
-    err = run_and_expect_error(ts_tool, [str(ROOT / 'configs/centernet_dla34_coco.py'),
-                                         '--out', out], capsys)
+    err = run_and_expect_error(ts_tool,
+                               [str(ROOT / 'configs/centernet_dla34_coco.py'), '--out', out],
+                               capsys)
     assert 'TorchScript cannot run' in err
     for shape in (['0', '64'], ['-5', '64'], ['31'], ['64', '64', '64']):
         err = run_and_expect_error(onnx_tool, [config, '--out', out, '--shape', *shape], capsys)

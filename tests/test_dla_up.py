@@ -13,7 +13,7 @@ from mmengine.config import ConfigDict
 
 from mmdla.errors import ConfigInputError
 from mmdla.models import DLA
-from mmdla.models.backbones.dla import arch_signature
+from mmdla.models.checkpoints import arch_signature
 from mmdla.reference import DLA_UP
 from tests.helpers import (load_tool, official_dlaup_plan, random_bn, random_timm_dla,
                            run_and_expect_error)
@@ -29,11 +29,15 @@ def segmentor_cfg(arch, num_classes=19, down_ratio=2, **head):
         type='EncoderDecoder',
         data_preprocessor=SegDataPreProcessor(),
         backbone=dict(type='DLA', arch=arch),
-        decode_head=dict(type='DLAUpHead', in_channels=list(channels[first:]),
-                         down_ratio=down_ratio, num_classes=num_classes,
-                         loss_decode=dict(type='CrossEntropyLoss', avg_non_ignore=True),
-                         **head),
-        train_cfg=ConfigDict(), test_cfg=ConfigDict(mode='whole'))
+        decode_head=dict(
+            type='DLAUpHead',
+            in_channels=list(channels[first:]),
+            down_ratio=down_ratio,
+            num_classes=num_classes,
+            loss_decode=dict(type='CrossEntropyLoss', avg_non_ignore=True),
+            **head),
+        train_cfg=ConfigDict(),
+        test_cfg=ConfigDict(mode='whole'))
 
 
 def build_segmentor(*args, **kwargs):
@@ -81,8 +85,8 @@ def test_final_upsampling_is_frozen_bilinear_and_rest_learns():
 
 
 def test_loss_decreases_and_all_trainable_params_get_grads():
-    from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
     torch.manual_seed(0)
     model = build_segmentor('dla34', num_classes=4)
     model.init_weights()
@@ -101,8 +105,7 @@ def test_loss_decreases_and_all_trainable_params_get_grads():
         optim.zero_grad()
         loss.backward()
         if step == 0:
-            no_grad = [n for n, p in model.named_parameters()
-                       if p.requires_grad and p.grad is None]
+            no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
             assert no_grad == []
         optim.step()
         losses.append(loss.item())
@@ -120,8 +123,6 @@ def test_bad_arguments_are_clear_errors():
 # ---------------------------------------------------------------- official reference
 
 
-
-
 def official_dlaseg_state_dict(timm_model, arch, num_classes, down_ratio):
     """Random official DLASeg tensors: base (+ dead project, + fc), dla_up, fc, up."""
     sd = {f'base.{k}': v for k, v in timm_model.state_dict().items()}
@@ -137,8 +138,8 @@ def official_dlaseg_state_dict(timm_model, arch, num_classes, down_ratio):
             if f != 1:
                 sd[f'{p}.up_{k}.weight'] = torch.rand(out_dim, 1, 2 * f, 2 * f) * 0.5
         for k in range(1, len(in_chs)):
-            sd[f'{p}.node_{k}.0.weight'] = torch.randn(out_dim, 2 * out_dim, 3, 3) * (
-                1 / (9 * out_dim))**0.5
+            sd[f'{p}.node_{k}.0.weight'] = torch.randn(out_dim, 2 * out_dim, 3,
+                                                       3) * (1 / (9 * out_dim))**0.5
             random_bn(sd, f'{p}.node_{k}.1', out_dim)
     sd['fc.0.weight'] = torch.randn(num_classes, channels[0], 1, 1) * 0.1
     sd['fc.0.bias'] = torch.randn(num_classes) * 0.1
@@ -148,9 +149,10 @@ def official_dlaseg_state_dict(timm_model, arch, num_classes, down_ratio):
 
 def official_dlaseg_forward(timm_model, sd, x, down_ratio):
     """Official DLASeg.forward (before LogSoftmax), functionally."""
+
     def bn(t, p):
-        return F.batch_norm(t, sd[f'{p}.running_mean'], sd[f'{p}.running_var'],
-                            sd[f'{p}.weight'], sd[f'{p}.bias'], False, 0.0, 1e-5)
+        return F.batch_norm(t, sd[f'{p}.running_mean'], sd[f'{p}.running_var'], sd[f'{p}.weight'],
+                            sd[f'{p}.bias'], False, 0.0, 1e-5)
 
     def up(t, w):
         f = w.shape[-1] // 2
@@ -171,8 +173,10 @@ def official_dlaseg_forward(timm_model, sd, x, down_ratio):
             inputs[k] = t
         y, ys = inputs[0], []
         for k in range(1, len(inputs)):
-            y = F.relu(bn(F.conv2d(torch.cat([y, inputs[k]], 1), sd[f'{p}.node_{k}.0.weight'],
-                                   padding=1), f'{p}.node_{k}.1'))
+            y = F.relu(
+                bn(
+                    F.conv2d(torch.cat([y, inputs[k]], 1), sd[f'{p}.node_{k}.0.weight'], padding=1),
+                    f'{p}.node_{k}.1'))
             ys.append(y)
         layers[-i - 1:] = ys
     logits = F.conv2d(y, sd['fc.0.weight'], sd['fc.0.bias'])
@@ -211,8 +215,8 @@ def test_segmentation_converter_reports_mismatch(tmp_path, capsys):
     sd['dla_up.ida_1.node_2.0.weight'] = torch.zeros(128, 256, 1, 1)
     del sd['up.weight']
     torch.save(sd, tmp_path / 'bad.pth')
-    err = run_and_expect_error(dla2mmdla, [str(tmp_path / 'bad.pth'), str(tmp_path / 'o.pth')],
-                               capsys)
+    err = run_and_expect_error(
+        dla2mmdla, [str(tmp_path / 'bad.pth'), str(tmp_path / 'o.pth')], capsys)
     assert 'dla34 DLA-Up (down_ratio 2) checkpoint does not match' in err
     assert 'missing 1: up.weight' in err
     assert 'dla_up.ida_1.node_2.0.weight (128, 256, 1, 1) != (128, 256, 3, 3)' in err
@@ -246,8 +250,8 @@ def test_fused_conv_bn_inference_path():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():
-        torch.testing.assert_close(fused(x, mode='tensor'), model(x, mode='tensor'),
-                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            fused(x, mode='tensor'), model(x, mode='tensor'), rtol=1e-4, atol=1e-4)
 
 
 def test_with_cp_same_loss_and_grads():
@@ -264,8 +268,10 @@ def test_with_cp_same_loss_and_grads():
         model.zero_grad()
         out = model(x, mode='tensor')
         (out**2).mean().backward()
-        grads.append({n: p.grad.clone() for n, p in model.decode_head.named_parameters()
-                      if p.grad is not None})
+        grads.append({
+            n: p.grad.clone()
+            for n, p in model.decode_head.named_parameters() if p.grad is not None
+        })
         grads[-1]['out'] = out.detach()
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:

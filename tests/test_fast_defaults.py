@@ -46,8 +46,9 @@ def test_models_built_from_configs_are_channels_last(config):
     model = build_config_model(config)
     weights = conv_weights(model)
     assert len(weights) > 40
-    not_nhwc = [n for n, p in weights.items()
-                if not p.is_contiguous(memory_format=torch.channels_last)]
+    not_nhwc = [
+        n for n, p in weights.items() if not p.is_contiguous(memory_format=torch.channels_last)
+    ]
     assert not_nhwc == []
 
 
@@ -66,8 +67,9 @@ def seg_batch(model, n=2, shape=(64, 128)):
 def cls_batch(model, n=4, shape=(64, 64)):
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(1)
-    samples = [DataSample().set_gt_label(int(torch.randint(0, 4, (1, ), generator=g)))
-               for _ in range(n)]
+    samples = [
+        DataSample().set_gt_label(int(torch.randint(0, 4, (1, ), generator=g))) for _ in range(n)
+    ]
     return torch.randn(n, 3, *shape, generator=g), samples
 
 
@@ -93,19 +95,20 @@ def test_channels_last_training_gives_the_nchw_losses_and_gradients(config, batc
     model = build_config_model(config)
     model.init_weights()
     nchw = nchw_copy(model)
-    assert not any(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
-                   for p in nchw.parameters())
+    assert not any(
+        p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+        for p in nchw.parameters())
     exact = nchw_copy(model).double()
     x, samples = batch(model)
     losses, grads = {}, {}
-    for name, m, inputs in (('channels_last', model, x), ('nchw', nchw, x),
-                            ('float64', exact, x.double())):
+    for name, m, inputs in (('channels_last', model, x), ('nchw', nchw, x), ('float64', exact,
+                                                                             x.double())):
         m.train()
         loss = sum(v for k, v in m(inputs, samples, mode='loss').items() if 'loss' in k)
         loss.backward()
         losses[name] = loss.item()
-        grads[name] = torch.cat([p.grad.double().flatten() for p in m.parameters()
-                                 if p.grad is not None])
+        grads[name] = torch.cat(
+            [p.grad.double().flatten() for p in m.parameters() if p.grad is not None])
     report = {}
     for name in ('channels_last', 'nchw'):
         diff = ((grads[name] - grads['float64']).norm() / grads['float64'].norm()).item()
@@ -142,8 +145,7 @@ def test_init_model_optimised_equals_plain(config, batch, tmp_path):
     x, samples = batch(plain)
     with torch.no_grad():
         error = relative_error(fast(x, mode='tensor'), plain(x, mode='tensor'))
-        feats = [relative_error(a, b) for a, b in zip(fast.extract_feat(x),
-                                                      plain.extract_feat(x))]
+        feats = [relative_error(a, b) for a, b in zip(fast.extract_feat(x), plain.extract_feat(x))]
         predicted = fast.predict(x, samples)
         expected = plain.predict(x, samples)
     print(f'{config}: output {error:.1e}, features {max(feats):.1e}')
@@ -181,8 +183,7 @@ def test_init_model_compile_equals_plain(tmp_path):
         error = relative_error(compiled(x, mode='tensor'), plain(x, mode='tensor'))
     print(f'compiled: {error:.1e}')
     assert error < 1e-4
-    assert all('forward' in vars(getattr(compiled, part)) for part in ('backbone',
-                                                                        'decode_head'))
+    assert all('forward' in vars(getattr(compiled, part)) for part in ('backbone', 'decode_head'))
 
 
 ALLOCATION_PROBE = '''
@@ -204,8 +205,14 @@ print(active, min(counts[2:]))  # after two warm-up tensors
 def test_cpu_allocator_setting_reuses_freed_feature_maps(env, active):
     """A 256 MiB tensor is 65536 pages: by default glibc maps (and the kernel zeroes) them
     afresh for every such tensor; with the setting, freed blocks are reused."""
-    out = subprocess.run([sys.executable, '-c', ALLOCATION_PROBE], capture_output=True,
-                         text=True, check=True, env={**os.environ, **env}).stdout.split()
+    out = subprocess.run([sys.executable, '-c', ALLOCATION_PROBE],
+                         capture_output=True,
+                         text=True,
+                         check=True,
+                         env={
+                             **os.environ,
+                             **env
+                         }).stdout.split()
     assert out[0] == str(active)
     faults_per_tensor = int(out[1])
     print(f'allocator setting {active}: {faults_per_tensor} page faults per 256 MiB tensor')

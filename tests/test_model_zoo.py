@@ -52,8 +52,10 @@ def test_get_flops_cli(capsys):
 
 
 def test_benchmark_runs_and_reports(capsys):
-    results = benchmark.main([str(ROOT / 'configs/dla46_c_toy_cls.py'), '--shape', '64', '64',
-                              '--batch', '2', '--warmup', '1', '--repeats', '2'])
+    results = benchmark.main([
+        str(ROOT / 'configs/dla46_c_toy_cls.py'), '--shape', '64', '64', '--batch', '2', '--warmup',
+        '1', '--repeats', '2'
+    ])
     out = capsys.readouterr().out
     assert 'infer' in out and 'train' in out and 'img/s' in out and 'peak memory' in out
     for mode in ('infer', 'train'):
@@ -64,22 +66,23 @@ def test_benchmark_runs_and_reports(capsys):
 
 
 def test_benchmark_compare_timm_runs_same_weights(capsys):
-    results = benchmark.main([str(ROOT / 'configs/dla46_c_imagenet.py'), '--shape', '64', '64',
-                              '--batch', '2', '--warmup', '1', '--repeats', '2', '--mode',
-                              'infer', '--compare-timm', '--memory-repeats', '1'])
+    results = benchmark.main([
+        str(ROOT / 'configs/dla46_c_imagenet.py'), '--shape', '64', '64', '--batch', '2',
+        '--warmup', '1', '--repeats', '2', '--mode', 'infer', '--compare-timm', '--memory-repeats',
+        '1'
+    ])
     out = capsys.readouterr().out
     diff = float(out.split('max |logit difference| ')[1].split()[0])
     assert diff < 1e-3  # same weights in both (mmdla: BN folded and channels_last)
     infer = results['infer']
-    ratio = (statistics.median(infer['mmdla']['times'])
-             / statistics.median(infer['timm']['times']))
+    ratio = (statistics.median(infer['mmdla']['times']) / statistics.median(infer['timm']['times']))
     assert infer['ratio']['time'] == pytest.approx(ratio)  # the printed ratio is the measured
     assert f'infer mmdla / timm: time {ratio:.3f}' in out
 
 
 def test_tta_cost_script(capsys):
-    result = tta_cost.main([str(ROOT / 'configs/dla34_toy.py'), '--shape', '64', '96',
-                            '--repeats', '1'])
+    result = tta_cost.main(
+        [str(ROOT / 'configs/dla34_toy.py'), '--shape', '64', '96', '--repeats', '1'])
     out = capsys.readouterr().out
     assert '5 views (32x48, 48x72, 64x96, 80x120, 96x144)' in out
     assert len(result['single']) == 5  # one single-scale run per view

@@ -37,18 +37,25 @@ def run(cmd, cwd, pythonpath=None, timeout=600):
     env = dict(os.environ)
     if pythonpath:
         env['PYTHONPATH'] = str(pythonpath)
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run([str(c) for c in cmd],
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
 
 def copy_checkout(dst: Path) -> Path:
     """The checkout's sources without build state (.mim, egg-info, caches, venv)."""
+
     def ignore(folder, names):
         top = NOT_COPIED if Path(folder) == ROOT else set()
-        return [n for n in names if n in top or n in ('__pycache__', '.mim')
-                or n.endswith('.egg-info')]
+        return [
+            n for n in names if n in top or n in ('__pycache__', '.mim') or n.endswith('.egg-info')
+        ]
+
     shutil.copytree(ROOT, dst, ignore=ignore, symlinks=True)
     return dst
 
@@ -72,14 +79,25 @@ def test_editable_install_links_mim_files():
 
 def test_install_mode():
     setup = load_setup(ROOT)
-    argv = {'develop': ['setup.py', 'develop'],  # legacy pip install -e
-            'pep660': ['setup.py', 'editable_wheel', '--dist-info-dir', 'OUT'],
-            'wheel': ['setup.py', 'bdist_wheel', '--dist-dir', 'OUT'],
-            'sdist': ['setup.py', 'sdist'],
-            'metadata': ['setup.py', 'egg_info'], 'dist_info': ['setup.py', 'dist_info']}
-    assert {k: setup.mim_install_mode(v) for k, v in argv.items()} == {
-        'develop': 'symlink', 'pep660': 'symlink', 'wheel': 'copy', 'sdist': 'copy',
-        'metadata': None, 'dist_info': None}
+    argv = {
+        'develop': ['setup.py', 'develop'],  # legacy pip install -e
+        'pep660': ['setup.py', 'editable_wheel', '--dist-info-dir', 'OUT'],
+        'wheel': ['setup.py', 'bdist_wheel', '--dist-dir', 'OUT'],
+        'sdist': ['setup.py', 'sdist'],
+        'metadata': ['setup.py', 'egg_info'],
+        'dist_info': ['setup.py', 'dist_info']
+    }
+    assert {
+        k: setup.mim_install_mode(v)
+        for k, v in argv.items()
+    } == {
+        'develop': 'symlink',
+        'pep660': 'symlink',
+        'wheel': 'copy',
+        'sdist': 'copy',
+        'metadata': None,
+        'dist_info': None
+    }
 
 
 @pytest.fixture(scope='module')
@@ -90,16 +108,22 @@ def built(tmp_path_factory):
     src = copy_checkout(tmp / 'src')
     with load_setup(src).mim_extension(['develop']):  # as an editable install leaves it
         pass
-    pip_wheel = [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation',
-                 '--no-cache-dir', '-q']
+    pip_wheel = [
+        sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--no-cache-dir',
+        '-q'
+    ]
     run([*pip_wheel, src, '-w', tmp / 'wheel'], cwd=tmp)
     links_after_wheel = {n: os.readlink(src / 'mmdla/.mim' / n) for n in MIM_FILES}
     run([sys.executable, 'setup.py', '-q', 'sdist', '-d', tmp / 'sdist'], cwd=src)
     sdist = next((tmp / 'sdist').glob('mmdla-*.tar.gz'))
     run([*pip_wheel, sdist, '-w', tmp / 'from_sdist'], cwd=tmp)
-    return dict(tmp=tmp, src=src, wheel=next((tmp / 'wheel').glob('mmdla-*.whl')),
-                sdist=sdist, wheel_from_sdist=next((tmp / 'from_sdist').glob('*.whl')),
-                links_after_wheel=links_after_wheel)
+    return dict(
+        tmp=tmp,
+        src=src,
+        wheel=next((tmp / 'wheel').glob('mmdla-*.whl')),
+        sdist=sdist,
+        wheel_from_sdist=next((tmp / 'from_sdist').glob('*.whl')),
+        links_after_wheel=links_after_wheel)
 
 
 def test_wheel_and_sdist_hold_mim_files(built):
@@ -133,18 +157,19 @@ def test_mim_on_the_wheel(built):
     out = run([MIM, 'search', 'mmdla'], cwd=built['tmp'], pythonpath=site)
     assert 'config id: dla34_imagenet' in out and 'config id: dla34up_cityscapes' in out
     assert 'config id: centernet_dla34_coco_1x' in out
-    out = run([MIM, 'search', 'mmdla', '--model', 'dla-up'], cwd=built['tmp'],
-              pythonpath=site)
+    out = run([MIM, 'search', 'mmdla', '--model', 'dla-up'], cwd=built['tmp'], pythonpath=site)
     assert out.count('config id:') == 4 and 'dla169up_cityscapes' in out
 
     mim_dir = site / 'mmdla' / '.mim'
     out = run([MIM, 'train', 'mmdla', 'dla34_toy.py', '--gpus', '0', '--', '-h'],
-              cwd=built['tmp'], pythonpath=site)
+              cwd=built['tmp'],
+              pythonpath=site)
     assert (f"{mim_dir / 'tools/train.py'} {mim_dir / 'configs/dla34_toy.py'} "
             '--launcher none -h') in out
     assert 'Train a DLA model' in out  # our tools/train.py's help
     out = run([MIM, 'test', 'mmdla', 'dla34_toy.py', '--checkpoint', 'x.pth', '--', '-h'],
-              cwd=built['tmp'], pythonpath=site)
+              cwd=built['tmp'],
+              pythonpath=site)
     assert (f"{mim_dir / 'tools/test.py'} {mim_dir / 'configs/dla34_toy.py'} x.pth "
             '--launcher none -h') in out
     assert 'Test (and evaluate) a DLA model' in out
@@ -155,19 +180,29 @@ def test_mim_train_and_test_editable(tmp_path):
     """``mim train`` then ``mim test`` on the editable checkout (tiny toy run)."""
     assert (ROOT / 'mmdla.egg-info').is_dir(), 're-run pip install --no-deps -e .'
     data, work = tmp_path / 'toy', tmp_path / 'work'
-    run([sys.executable, ROOT / 'tools/misc/make_toy_data.py', data, '--num-train', '2',
-         '--num-val', '1'], cwd=tmp_path)
+    run([
+        sys.executable, ROOT / 'tools/misc/make_toy_data.py', data, '--num-train', '2', '--num-val',
+        '1'
+    ],
+        cwd=tmp_path)
     options = ['--cfg-options', *data_root_options(data)]
-    out = run([MIM, 'train', 'mmdla', 'dla34_toy.py', '--gpus', '0', '--work-dir', work,
-               *options, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-               'default_hooks.checkpoint.interval=2'], cwd=tmp_path, pythonpath=ROOT)
+    out = run([
+        MIM, 'train', 'mmdla', 'dla34_toy.py', '--gpus', '0', '--work-dir', work, *options,
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'
+    ],
+              cwd=tmp_path,
+              pythonpath=ROOT)
     assert (f"{ROOT / 'mmdla/.mim/tools/train.py'} {ROOT / 'configs/dla34_toy.py'} "
             f'--launcher none --work-dir {work}') in out
     assert (work / 'last_checkpoint').read_text().strip() == str(work / 'iter_2.pth')
     assert (work / 'iter_2.pth').stat().st_size > 1e6
 
-    out = run([MIM, 'test', 'mmdla', 'dla34_toy.py', '--checkpoint', work / 'iter_2.pth',
-               '--work-dir', work / 'test', *options], cwd=tmp_path, pythonpath=ROOT)
+    out = run([
+        MIM, 'test', 'mmdla', 'dla34_toy.py', '--checkpoint', work / 'iter_2.pth', '--work-dir',
+        work / 'test', *options
+    ],
+              cwd=tmp_path,
+              pythonpath=ROOT)
     assert f"{ROOT / 'mmdla/.mim/tools/test.py'}" in out and 'mIoU' in out
     metrics = json.loads((work / 'test' / 'metrics.json').read_text())
     assert 0 <= metrics['mIoU'] <= 100 and 0 < metrics['aAcc'] <= 100

@@ -18,7 +18,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmdla.engine.checks import check_checkpoint_fits
 from mmdla.errors import ArchError, CheckpointMismatchError
 from mmdla.models import DLA
-from mmdla.models.backbones.dla import Bottle2neck, detect_arch
+from mmdla.models.backbones.dla import Bottle2neck
+from mmdla.models.checkpoints import detect_arch
 from mmdla.reference import TIMM_EXTRA, classifier_params
 from mmdla.utils import model_complexity
 from tests.helpers import ROOT, load_tool, random_timm_dla
@@ -87,8 +88,7 @@ def test_parameter_counts_equal_timms(arch):
     assert num_params(backbone) == facts.backbone_params
     assert num_params(model) == facts.params == classifier_params(arch, 1000)
     # the same tensors under the same names: timm weights load as they are
-    expected = {k: v.shape for k, v in timm_model.state_dict().items()
-                if not k.startswith('fc.')}
+    expected = {k: v.shape for k, v in timm_model.state_dict().items() if not k.startswith('fc.')}
     assert {k: v.shape for k, v in backbone.state_dict().items()} == expected
 
 
@@ -125,18 +125,16 @@ def test_features_equal_timms_in_float64_in_both_layouts(arch):
         model = DLA(arch, memory_format=name).eval()
         model.load_state_dict(backbone_state(ref), strict=True)
         model.double()
-        assert model.level4.tree1.tree1.tree1.convs[0].weight.is_contiguous(
-            memory_format=layout)
+        assert model.level4.tree1.tree1.tree1.convs[0].weight.is_contiguous(memory_format=layout)
         with torch.no_grad():
             outs[name] = model(x)
         assert len(outs[name]) == 6
         assert all(o.is_contiguous(memory_format=layout) for o in outs[name])
         errors = [relative_error(o, e) for o, e in zip(outs[name], expected)]
-        print(arch, name, 'float64 relative errors per level',
-              ' '.join(f'{e:.1e}' for e in errors))
+        print(arch, name, 'float64 relative errors per level', ' '.join(f'{e:.1e}' for e in errors))
         assert max(errors) < 1e-10
-    assert max(relative_error(a, b) for a, b in zip(outs['channels_last'],
-                                                    outs['contiguous'])) < 1e-10
+    assert max(relative_error(a, b)
+               for a, b in zip(outs['channels_last'], outs['contiguous'])) < 1e-10
 
 
 @pytest.mark.parametrize('arch', ARCHS)
@@ -175,13 +173,17 @@ def test_timm_checkpoint_converts_with_the_cli(arch, tmp_path):
     print(f'{arch}: float32 channels_last logits, relative error {error:.1e}')
     assert error < 1e-4
 
-    backbone = DLA(arch, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'mmdla.pth'),
-                                       prefix='backbone.'))
+    backbone = DLA(
+        arch,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(tmp_path / 'mmdla.pth'), prefix='backbone.'))
     backbone.init_weights()
     assert torch.equal(backbone.level5.tree1.convs[2].weight, ref.level5.tree1.convs[2].weight)
     other = ARCHS[1 - ARCHS.index(arch)]
-    wrong = DLA(other, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'mmdla.pth'),
-                                     prefix='backbone.'))
+    wrong = DLA(
+        other,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(tmp_path / 'mmdla.pth'), prefix='backbone.'))
     with pytest.raises(CheckpointMismatchError, match=f'it holds a {arch} backbone'):
         wrong.init_weights()
 
@@ -193,8 +195,7 @@ def test_detect_arch_tells_the_res2net_archs_from_dla60():
         assert detect_arch(state) == (arch, 'timm')
 
 
-@pytest.mark.parametrize('arch,size', [('dla60_res2net', (65, 97)),
-                                       ('dla60_res2next', (33, 40))])
+@pytest.mark.parametrize('arch,size', [('dla60_res2net', (65, 97)), ('dla60_res2next', (33, 40))])
 def test_out_indices_and_odd_sizes(arch, size):
     """(timm itself fails on odd sizes: its max-pooled residual floors.)"""
     model = DLA(arch, out_indices=(5, 2, -3)).eval()
@@ -202,8 +203,8 @@ def test_out_indices_and_odd_sizes(arch, size):
     h, w = size
     with torch.no_grad():
         outs = model(torch.randn(1, 3, h, w))
-    assert [tuple(o.shape) for o in outs] == [
-        (1, CHANNELS[i], -(-h // 2**i), -(-w // 2**i)) for i in (2, 3, 5)]
+    assert [tuple(o.shape) for o in outs] == [(1, CHANNELS[i], -(-h // 2**i), -(-w // 2**i))
+                                              for i in (2, 3, 5)]
 
 
 def test_frozen_stages_and_norm_eval():
@@ -233,9 +234,14 @@ def test_default_init_is_the_official_one():
 
 
 def test_custom_bottle2neck_arch():
-    arch = dict(levels=(1, 1, 1, 1, 2, 1), channels=(8, 16, 32, 32, 64, 64),
-                block='bottle2neck', cardinality=2, base_width=32, scale=3,
-                residual_root=True)
+    arch = dict(
+        levels=(1, 1, 1, 1, 2, 1),
+        channels=(8, 16, 32, 32, 64, 64),
+        block='bottle2neck',
+        cardinality=2,
+        base_width=32,
+        scale=3,
+        residual_root=True)
     model = DLA(arch).eval()
     assert model.level2.tree1.width == 16 and len(model.level2.tree1.convs) == 2
     outs = model(torch.randn(1, 3, 40, 40))

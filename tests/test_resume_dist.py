@@ -24,21 +24,31 @@ MAX_ITERS = 30
 
 def toy_data(tmp_path):
     data = tmp_path / 'toy'
-    subprocess.run([sys.executable, 'tools/misc/make_toy_data.py', str(data), '--num-train',
-                    '16', '--num-val', '4'], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([
+        sys.executable, 'tools/misc/make_toy_data.py',
+        str(data), '--num-train', '16', '--num-val', '4'
+    ],
+                   cwd=ROOT,
+                   check=True,
+                   capture_output=True)
     return data
 
 
 def train_args(data, work):
-    return ['tools/train.py', 'configs/dla34_toy.py', '--work-dir', str(work),
-            '--cfg-options', f'train_cfg.max_iters={MAX_ITERS}',
-            f'train_cfg.val_interval={MAX_ITERS}', 'default_hooks.checkpoint.interval=10',
-            'default_hooks.checkpoint.max_keep_ckpts=1',
-            *data_root_options(data, ('train_dataloader', 'val_dataloader'))]
+    return [
+        'tools/train.py', 'configs/dla34_toy.py', '--work-dir',
+        str(work), '--cfg-options', f'train_cfg.max_iters={MAX_ITERS}',
+        f'train_cfg.val_interval={MAX_ITERS}', 'default_hooks.checkpoint.interval=10',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        *data_root_options(data, ('train_dataloader', 'val_dataloader'))
+    ]
 
 
 def run(args, timeout=900):
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, *args],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
                           timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -68,8 +78,10 @@ def reference(tmp_path_factory):
 def test_sigkill_then_resume_is_bit_identical(reference, tmp_path):
     data, expected = reference
     work = tmp_path / 'work'
-    proc = subprocess.Popen([sys.executable, *train_args(data, work)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, *train_args(data, work)],
+                            cwd=ROOT,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     last = work / 'last_checkpoint'
     deadline = time.time() + 600
     while not (last.exists() and last.read_text().endswith('iter_20.pth')):
@@ -111,7 +123,10 @@ def test_kill_while_saving_leaves_no_truncated_checkpoint(reference, tmp_path):
     data, expected = reference
     work = tmp_path / 'work'
     proc = subprocess.run([sys.executable, '-c', KILL_DURING_SAVE, *train_args(data, work)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
     assert proc.returncode == -signal.SIGKILL
     names = sorted(p.name for p in work.iterdir() if p.suffix in ('.pth', '.tmp'))
     assert names == ['.iter_20.pth.tmp', 'iter_10.pth'], names  # half-written file is a tmp
@@ -133,13 +148,17 @@ def test_two_process_distributed_training_on_cpu(tmp_path):
     work = tmp_path / 'work'
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
     args = train_args(data, work)[2:]  # after tools/train.py CONFIG
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', 'configs/dla34_toy.py', '2', *args[:2], '--cfg-options',
-         'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-         'default_hooks.checkpoint.interval=4', 'model.backbone.norm_cfg.type=SyncBN',
-         'model.decode_head.norm_cfg.type=SyncBN',
-         *[a for a in args[3:] if 'data_root' in a]],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([
+        'bash', 'tools/dist_train.sh', 'configs/dla34_toy.py', '2', *args[:2], '--cfg-options',
+        'train_cfg.max_iters=4', 'train_cfg.val_interval=4', 'default_hooks.checkpoint.interval=4',
+        'model.backbone.norm_cfg.type=SyncBN', 'model.decode_head.norm_cfg.type=SyncBN',
+        *[a for a in args[3:] if 'data_root' in a]
+    ],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert (work / 'iter_4.pth').exists()

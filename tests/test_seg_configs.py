@@ -16,8 +16,11 @@ CAMVID = reference.CAMVID_RECIPE
 
 
 def test_all_expected_configs_exist():
-    expected = {f'configs/dla{a}_{d}.py' for a in (34, 60, 102, 169)
-                for d in ('cityscapes', 'camvid')} | {'configs/dla34_toy.py'}
+    expected = {
+        f'configs/dla{a}_{d}.py'
+        for a in (34, 60, 102, 169)
+        for d in ('cityscapes', 'camvid')
+    } | {'configs/dla34_toy.py'}
     assert expected <= set(SEG_CONFIGS)
 
 
@@ -39,10 +42,10 @@ def test_cityscapes_recipe(arch):
     assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
     assert cfg.train_cfg.max_epochs == CITYSCAPES['epochs']
     poly, = cfg.param_scheduler
-    assert (poly.type, poly.power, poly.end, poly.by_epoch) == (
-        'PolyLR', CITYSCAPES['poly_power'], CITYSCAPES['epochs'], True)
-    assert (cfg.train_dataloader.batch_size * 8 == CITYSCAPES['batch_size']
-            == cfg.auto_scale_lr.base_batch_size)
+    assert (poly.type, poly.power, poly.end, poly.by_epoch) == ('PolyLR', CITYSCAPES['poly_power'],
+                                                                CITYSCAPES['epochs'], True)
+    assert (cfg.train_dataloader.batch_size * 8 == CITYSCAPES['batch_size'] ==
+            cfg.auto_scale_lr.base_batch_size)
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
     crop = (CITYSCAPES['crop'], ) * 2
@@ -71,13 +74,13 @@ def test_camvid_recipe(arch):
     assert cfg.optim_wrapper.optimizer == CAMVID['optimizer']
     assert cfg.train_cfg.max_epochs == CAMVID['epochs']
     step, = cfg.param_scheduler
-    assert (step.type, step.milestones, step.gamma) == (
-        'MultiStepLR', CAMVID['milestones'], CAMVID['gamma'])
+    assert (step.type, step.milestones, step.gamma) == ('MultiStepLR', CAMVID['milestones'],
+                                                        CAMVID['gamma'])
     assert cfg.model.decode_head.num_classes == CAMVID['num_classes']
     assert cfg.model.data_preprocessor.size == (CAMVID['crop'], ) * 2
     assert cfg.train_dataloader.dataset.type == 'CamVidDataset'
     crop = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'RandomCrop']
     assert crop[0]['crop_size'] == (CAMVID['crop'], ) * 2
-    assert (cfg.train_dataloader.batch_size * 8 == CAMVID['batch_size']
-            == cfg.auto_scale_lr.base_batch_size)
+    assert (cfg.train_dataloader.batch_size * 8 == CAMVID['batch_size'] ==
+            cfg.auto_scale_lr.base_batch_size)
     assert cfg.test_dataloader.dataset.data_prefix.img_path == 'img_dir/test'

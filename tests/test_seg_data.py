@@ -33,14 +33,19 @@ def test_camvid_converter_and_dataset(tmp_path):
     assert (converted[original == 11] == 255).all()
     assert (converted[original < 11] == original[original < 11]).all()
 
-    from mmseg.registry import DATASETS
     from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
     with DefaultScope.overwrite_default_scope('mmseg'):
-        dataset = DATASETS.build(dict(
-            type='CamVidDataset', data_root=str(out),
-            data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-            pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                      dict(type='PackSegInputs')]))
+        dataset = DATASETS.build(
+            dict(
+                type='CamVidDataset',
+                data_root=str(out),
+                data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+                pipeline=[
+                    dict(type='LoadImageFromFile'),
+                    dict(type='LoadAnnotations'),
+                    dict(type='PackSegInputs')
+                ]))
     assert len(dataset) == 2
     assert len(dataset.metainfo['classes']) == 11 and dataset.metainfo['classes'][3] == 'road'
     assert len(dataset.metainfo['palette']) == 11
@@ -56,8 +61,9 @@ def test_camvid_converter_errors(tmp_path, capsys):
     cv2.imwrite(str(src / 'valannot/val_001.png'), np.full((24, 32), 40, np.uint8))
     err = run_and_expect_error(camvid_converter, [str(src), '-o', str(tmp_path / 'o')], capsys)
     assert 'val_001.png: label value 40 is not a CamVid class' in err
-    err = run_and_expect_error(camvid_converter, [str(tmp_path / 'nowhere'), '-o',
-                                                  str(tmp_path / 'o')], capsys)
+    err = run_and_expect_error(
+        camvid_converter,
+        [str(tmp_path / 'nowhere'), '-o', str(tmp_path / 'o')], capsys)
     assert "nowhere/train' not found" in err
 
 
@@ -69,8 +75,7 @@ def test_color_jitter_ranges_and_identity():
     random.seed(0)
     brightness = ColorJitter(brightness=0.4, contrast=0, saturation=0)
     flat = np.full((4, 4, 3), 100, np.uint8)
-    values = {int(brightness.transform(dict(img=flat.copy()))['img'][0, 0, 0])
-              for _ in range(200)}
+    values = {int(brightness.transform(dict(img=flat.copy()))['img'][0, 0, 0]) for _ in range(200)}
     assert min(values) >= 60 and max(values) <= 140 and len(values) > 20
     saturation = ColorJitter(brightness=0, contrast=0, saturation=0.4)
     grey = np.full((4, 4, 3), 77, np.uint8)  # no colour: saturation changes nothing
@@ -80,18 +85,23 @@ def test_color_jitter_ranges_and_identity():
 
 
 def test_toy_data_is_deterministic_and_cityscapes_shaped(tmp_path):
-    make_toy_data.main([str(tmp_path / 'a'), '--num-train', '2', '--num-val', '1',
-                        '--seed', '3', '--size', '64', '128'])
-    make_toy_data.main([str(tmp_path / 'b'), '--num-train', '2', '--num-val', '1',
-                        '--seed', '3', '--size', '64', '128'])
+    make_toy_data.main([
+        str(tmp_path / 'a'), '--num-train', '2', '--num-val', '1', '--seed', '3', '--size', '64',
+        '128'
+    ])
+    make_toy_data.main([
+        str(tmp_path / 'b'), '--num-train', '2', '--num-val', '1', '--seed', '3', '--size', '64',
+        '128'
+    ])
     name = 'toycity_000001_000019'
     for sub, suffix in [('leftImg8bit/train/toycity', '_leftImg8bit.png'),
                         ('gtFine/train/toycity', '_gtFine_labelTrainIds.png')]:
         a = cv2.imread(str(tmp_path / 'a' / sub / (name + suffix)), cv2.IMREAD_UNCHANGED)
         b = cv2.imread(str(tmp_path / 'b' / sub / (name + suffix)), cv2.IMREAD_UNCHANGED)
         assert a.shape[:2] == (64, 128) and np.array_equal(a, b)
-    label = cv2.imread(str(tmp_path / 'a/gtFine/train/toycity' /
-                           (name + '_gtFine_labelTrainIds.png')), cv2.IMREAD_UNCHANGED)
+    label = cv2.imread(
+        str(tmp_path / 'a/gtFine/train/toycity' / (name + '_gtFine_labelTrainIds.png')),
+        cv2.IMREAD_UNCHANGED)
     values = set(np.unique(label).tolist())
     assert values <= set(range(19)) | {255}
     assert {0, 1, 2, 10} <= values  # road, sidewalk, building, sky in every scene

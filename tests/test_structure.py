@@ -54,8 +54,9 @@ def imported_modules(path: Path, modules: set) -> set:
                 anchor = anchor[:len(anchor) - node.level + 1]
                 base = '.'.join(anchor + ([base] if base else []))
             # 'from pkg import sub' imports the submodule pkg.sub when there is one
-            targets = [f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base
-                       for a in node.names]
+            targets = [
+                f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base for a in node.names
+            ]
         else:
             continue
         found |= {t for t in targets if t in modules}
@@ -94,15 +95,35 @@ def test_tools_and_demo_import_the_installed_package():
         assert 'sys.path' not in text and 'E402' not in text, script
 
 
+def test_the_package_is_a_library_and_the_cli_layer_is_apart():
+    """Argument parsing, printing and exit codes live in the tools and mmdla/cli.py only;
+    no library module imports mmdla.cli (so the library never depends on a command line)."""
+    files = sorted(PACKAGE.rglob('*.py'))
+    modules = {module_name(f) for f in files}
+    for path in files:
+        if path.name == 'cli.py':
+            continue
+        text = path.read_text()
+        calls = {
+            node.func.id
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert 'print' not in calls, path
+        assert 'import argparse' not in text and 'sys.exit' not in text, path
+        assert 'mmdla.cli' not in imported_modules(path, modules), path
+
+
 def test_every_error_class_of_the_package_is_an_input_error_or_none():
     """mmdla defines exceptions only in mmdla/errors.py, all under InputError."""
     for path in PACKAGE.rglob('*.py'):
         tree = ast.parse(path.read_text())
         classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
-        errors_here = [c.name for c in classes
-                       if any(getattr(b, 'id', getattr(b, 'attr', '')).endswith(('Error',
-                                                                                 'Exception'))
-                              for b in c.bases)]
+        errors_here = [
+            c.name for c in classes if any(
+                getattr(b, 'id', getattr(b, 'attr', '')).endswith(('Error', 'Exception'))
+                for b in c.bases)
+        ]
         if path.name != 'errors.py':
             assert not errors_here, (path, errors_here)
     for name in errors.__all__:
@@ -137,8 +158,11 @@ def run_without(libraries, code):
     """Run ``code`` in a fresh interpreter where ``libraries`` cannot be imported."""
     blocker = ''.join(f'sys.modules[{lib!r}] = None\n' for lib in libraries)
     script = 'import sys\n' + blocker + textwrap.dedent(code)
-    proc = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, '-c', script],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
@@ -218,9 +242,10 @@ def test_version_and_license():
     assert (ROOT / 'LICENSE').read_text().lstrip().startswith('Apache License')
 
 
-@pytest.mark.parametrize('module', ['mmdla.models.backbones.dla',
-                                    'mmdla.models.necks.centernet_dla_neck',
-                                    'mmdla.models.decode_heads.dla_up_head'])
+@pytest.mark.parametrize('module', [
+    'mmdla.models.backbones.dla', 'mmdla.models.necks.centernet_dla_neck',
+    'mmdla.models.decode_heads.dla_up_head'
+])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -19,13 +19,18 @@ from tests.helpers import ROOT, data_root_options, logged_scalars, per_class_iou
 
 MIN_MIOU = 55.0  # the issue's target for the main job (seed 0)
 #: the classes the toy scenes draw (Cityscapes names)
-TOY_CLASSES = {'road', 'sidewalk', 'building', 'pole', 'traffic light', 'traffic sign',
-               'vegetation', 'terrain', 'sky', 'person', 'car'}
+TOY_CLASSES = {
+    'road', 'sidewalk', 'building', 'pole', 'traffic light', 'traffic sign', 'vegetation',
+    'terrain', 'sky', 'person', 'car'
+}
 
 
 def run(*args, timeout=900):
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, *map(str, args)],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -45,10 +50,9 @@ def test_toy_train_test_tta_demo(tmp_path):
 
     miou = {}
     single_extra = ['--out', tmp_path / 'preds', '--show-dir', tmp_path / 'vis']
-    for name, extra in [('single', single_extra), ('tta', ['--tta']),
-                        ('plain', ['--no-optimize'])]:
-        run('tools/test.py', 'configs/dla34_toy.py', checkpoint, '--work-dir', work / name,
-            *extra, *options)
+    for name, extra in [('single', single_extra), ('tta', ['--tta']), ('plain', ['--no-optimize'])]:
+        run('tools/test.py', 'configs/dla34_toy.py', checkpoint, '--work-dir', work / name, *extra,
+            *options)
         miou[name] = json.loads((work / name / 'metrics.json').read_text())['mIoU']
     ious = per_class_iou(work / 'single')
     print(f'toy mIoU: {miou}; single-scale per class: {ious}')
@@ -60,15 +64,16 @@ def test_toy_train_test_tta_demo(tmp_path):
     assert len(glob.glob(str(tmp_path / 'vis/**/*.png'), recursive=True)) == 16  # --show-dir
 
     image = data / 'leftImg8bit/val/toycity/toycity_100000_000019_leftImg8bit.png'
-    out = run('demo/image_demo.py', image, 'configs/dla34_toy.py', checkpoint,
-              '--out-file', tmp_path / 'overlay.png')
+    out = run('demo/image_demo.py', image, 'configs/dla34_toy.py', checkpoint, '--out-file',
+              tmp_path / 'overlay.png')
     assert 'road' in out
     overlay = cv2.imread(str(tmp_path / 'overlay.png'))
     assert overlay.shape[0] >= 128 and overlay.shape[1] > 256  # image + legend panel
     # The overlay shows the right classes: recover each pixel's class from its blended
     # colour and compare with the ground truth of the scene.
-    label = cv2.imread(str(data / 'gtFine/val/toycity/toycity_100000_000019_gtFine_'
-                                  'labelTrainIds.png'), cv2.IMREAD_UNCHANGED)
+    label = cv2.imread(
+        str(data / 'gtFine/val/toycity/toycity_100000_000019_gtFine_'
+            'labelTrainIds.png'), cv2.IMREAD_UNCHANGED)
     shown = overlay_classes(overlay[:128, :256], cv2.imread(str(image)))
     valid = label != 255
     accuracy = (shown[valid] == label[valid]).mean()
@@ -86,7 +91,7 @@ def overlay_classes(overlay, image, opacity=0.5):
     from mmseg.datasets import CityscapesDataset
     palette = np.array(CityscapesDataset.METAINFO['palette'], np.float32)[:, ::-1]  # BGR
     colour = (overlay.astype(np.float32) - (1 - opacity) * image) / opacity
-    distance = ((colour[:, :, None, :] - palette[None, None]) ** 2).sum(-1)
+    distance = ((colour[:, :, None, :] - palette[None, None])**2).sum(-1)
     return distance.argmin(-1)
 
 
@@ -120,8 +125,10 @@ def test_toy_classification_compile_train_and_test(tmp_path):
     the compiled test gives the top-1 of the eager one."""
     data = tmp_path / 'toy_cls'
     run('tools/misc/make_toy_data.py', data, '--task', 'cls', '--seed', '0')
-    options = ['--cfg-options', *data_root_options(data), 'train_cfg.max_epochs=1',
-               'train_cfg.val_interval=1']
+    options = [
+        '--cfg-options', *data_root_options(data), 'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1'
+    ]
     work = tmp_path / 'work'
     out = run('tools/train.py', 'configs/dla46_c_toy_cls.py', '--compile', '--work-dir', work,
               *options)
@@ -131,8 +138,8 @@ def test_toy_classification_compile_train_and_test(tmp_path):
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     top1 = {}
     for name, extra in [('eager', []), ('compiled', ['--compile'])]:
-        run('tools/test.py', 'configs/dla46_c_toy_cls.py', checkpoint, '--work-dir',
-            work / name, *extra, *options)
+        run('tools/test.py', 'configs/dla46_c_toy_cls.py', checkpoint, '--work-dir', work / name,
+            *extra, *options)
         top1[name] = json.loads((work / name / 'metrics.json').read_text())['accuracy/top1']
     assert top1['compiled'] == top1['eager'], top1
 
@@ -145,21 +152,24 @@ def test_toy_detection_train_test_tta(tmp_path):
     data = tmp_path / 'toy_det'
     run('tools/misc/make_toy_data.py', data, '--task', 'det', '--seed', '0')
     ann = data / 'annotations/instances_val.json'
-    options = ['--cfg-options', *(f'{k}.dataset.data_root={data}/' for k in
-                                  ('train_dataloader', 'val_dataloader', 'test_dataloader')),
-               f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    options = [
+        '--cfg-options', *(f'{k}.dataset.data_root={data}/'
+                           for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')),
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
+    ]
     work = tmp_path / 'work'
     run('tools/train.py', 'configs/centernet_dla34_toy.py', '--work-dir', work, *options)
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     metrics = {}
     single_extra = ['--show-dir', tmp_path / 'vis', '--out', tmp_path / 'det.pkl']
-    for name, extra in [('single', single_extra), ('plain', ['--no-optimize']),
-                        ('tta', ['--tta'])]:
+    for name, extra in [('single', single_extra), ('plain', ['--no-optimize']), ('tta', ['--tta'])]:
         run('tools/test.py', 'configs/centernet_dla34_toy.py', checkpoint, '--work-dir',
             work / name, *extra, *options)
         metrics[name] = json.loads((work / name / 'metrics.json').read_text())
-    print('toy detection:', {k: (m['coco/bbox_mAP'], m['coco/bbox_mAP_50'])
-                             for k, m in metrics.items()})
+    print('toy detection:', {
+        k: (m['coco/bbox_mAP'], m['coco/bbox_mAP_50'])
+        for k, m in metrics.items()
+    })
     assert metrics['single']['coco/bbox_mAP'] >= 0.12
     assert metrics['single']['coco/bbox_mAP_50'] >= 0.35
     assert metrics['plain']['coco/bbox_mAP'] == pytest.approx(

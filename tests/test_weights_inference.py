@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import (ROOT, build_config_model, load_tool, official_layout,
-                           random_timm_dla)
+from tests.helpers import ROOT, build_config_model, load_tool, official_layout, random_timm_dla
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 demo = load_tool('demo/image_demo.py')
@@ -51,8 +50,12 @@ def files(tmp_path_factory):
     cv2.imwrite(str(root / 'image.png'), image)
     street = cv2.GaussianBlur((rng.rand(128, 256, 3) * 255).astype(np.uint8), (5, 5), 2)
     cv2.imwrite(str(root / 'street.png'), street)
-    return {'image': str(root / 'image.png'), 'street': str(root / 'street.png'),
-            'cls': str(root / 'dla34_imagenet.pth'), 'seg': str(root / 'dla34up.pth')}
+    return {
+        'image': str(root / 'image.png'),
+        'street': str(root / 'street.png'),
+        'cls': str(root / 'dla34_imagenet.pth'),
+        'seg': str(root / 'dla34up.pth')
+    }
 
 
 def mmdla_scores(files):
@@ -80,8 +83,8 @@ def test_mmpretrain_inferencer_and_get_model(files):
     from mmpretrain.apis import ImageClassificationInferencer
     scores, model = mmdla_scores(files)
     assert len(model.dataset_meta['classes']) == 1000  # from the converted checkpoint
-    inferencer = ImageClassificationInferencer(model=CLS_CONFIG, pretrained=files['cls'],
-                                               device='cpu')
+    inferencer = ImageClassificationInferencer(
+        model=CLS_CONFIG, pretrained=files['cls'], device='cpu')
     result = inferencer(files['image'])[0]
     print(f"ImageClassificationInferencer: {result['pred_class']!r} "
           f"{result['pred_score']:.5f}; mmdla init_model: {float(scores.max()):.5f}")

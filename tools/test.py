@@ -23,10 +23,14 @@ import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration before anything else)
 
+# isort: split
+
 from mmdla.apis import init_model
-from mmdla.engine import (add_runner_args, build_tta_model, load_config, parse_runner_args,
-                          prepare_runner_config, require_gpu_for_amp, runner_with_model)
-from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.cli import add_runner_args, exit_on_input_error, parse_runner_args
+from mmdla.engine import (build_tta_model, load_config, prepare_runner_config, require_gpu_for_amp,
+                          runner_with_model)
+from mmdla.errors import ConfigInputError
+from mmdla.libraries import library_of
 
 
 def parse_args(argv=None):
@@ -34,20 +38,31 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
-    parser.add_argument('--out', help='segmentation: directory for predicted label maps; '
-                                      'classification: pickle file for predictions')
+    parser.add_argument(
+        '--out',
+        help='segmentation: directory for predicted label maps; '
+        'classification: pickle file for predictions')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--show-dir', help='directory to save drawn predictions')
     parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
-    parser.add_argument('--tta', action='store_true', help='test-time augmentation '
-                        "(the DLA paper's multi-scale test for segmentation configs)")
-    parser.add_argument('--tta-flip', action='store_true',
-                        help='with --tta: also sum over horizontally flipped views')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation '
+        "(the DLA paper's multi-scale test for segmentation configs)")
+    parser.add_argument(
+        '--tta-flip',
+        action='store_true',
+        help='with --tta: also sum over horizontally flipped views')
     speed = parser.add_mutually_exclusive_group()
-    speed.add_argument('--no-optimize', action='store_true',
-                       help='test the plain model (no BN folding / inference optimisations)')
-    speed.add_argument('--compile', action='store_true',
-                       help='also torch.compile the network (first batches compile)')
+    speed.add_argument(
+        '--no-optimize',
+        action='store_true',
+        help='test the plain model (no BN folding / inference optimisations)')
+    speed.add_argument(
+        '--compile',
+        action='store_true',
+        help='also torch.compile the network (first batches compile)')
     add_runner_args(parser)
     args = parse_runner_args(parser, argv)
     if args.tta_flip and not args.tta:
@@ -60,7 +75,7 @@ def use_tta(cfg, flip: bool):
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
         raise ConfigInputError('--tta needs tta_model and tta_pipeline in the config')
     pipeline = cfg.tta_pipeline
-    if flip and cfg.default_scope == 'mmdet':
+    if flip and library_of(cfg).task == 'detection':
         raise ConfigInputError('--tta-flip is for segmentation configs; the detection TTA '
                                "(CenterNet's) already includes the flip test")
     if flip:
@@ -69,7 +84,8 @@ def use_tta(cfg, flip: bool):
             raise ConfigInputError('--tta-flip needs a TestTimeAug step in tta_pipeline')
         tta['transforms'].insert(1, [
             dict(type='RandomFlip', prob=0., direction='horizontal'),
-            dict(type='RandomFlip', prob=1., direction='horizontal')])
+            dict(type='RandomFlip', prob=1., direction='horizontal')
+        ])
     cfg.test_dataloader.dataset.pipeline = pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
@@ -80,14 +96,15 @@ def visualize(cfg, args):
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise ConfigInputError('--show/--show-dir need default_hooks.visualization')
-    if cfg.default_scope in ('mmseg', 'mmdet'):
+    task = library_of(cfg).task
+    if task in ('segmentation', 'detection'):
         hook['draw'] = True
         hook['interval'] = 1  # every image (the default draws one in 50)
-        if args.show_dir and cfg.default_scope == 'mmseg':
+        if args.show_dir and task == 'segmentation':
             cfg.visualizer['save_dir'] = args.show_dir
         elif args.show_dir:
             hook['test_out_dir'] = args.show_dir
-    else:  # mmpretrain
+    else:  # classification
         hook['enable'] = True
         if args.show_dir:
             hook['out_dir'] = args.show_dir
@@ -97,7 +114,7 @@ def visualize(cfg, args):
 
 
 def save_predictions(cfg, out):
-    segmentation = cfg.default_scope == 'mmseg'
+    segmentation = library_of(cfg).task == 'segmentation'
     if segmentation and osp.isfile(out):
         raise ConfigInputError(f"--out '{out}' is a file; segmentation predictions are "
                                'written as label maps into a directory: give a directory')
@@ -124,8 +141,7 @@ def main(argv=None):
     prepare_runner_config(cfg, 'test')
     # strict load + inference optimisations; MMEngine's own load_from is not strict (and
     # would load unfused BN tensors into the optimised model): the Runner gets the model
-    model = init_model(cfg, args.checkpoint, optimize=not args.no_optimize,
-                       compile=args.compile)
+    model = init_model(cfg, args.checkpoint, optimize=not args.no_optimize, compile=args.compile)
     cfg.load_from = None
     if args.show or args.show_dir:
         visualize(cfg, args)
@@ -134,13 +150,15 @@ def main(argv=None):
     if args.out:
         save_predictions(cfg, args.out)
     runner = runner_with_model(cfg, model)
-    metrics = {k: round(float(v), 4) if hasattr(v, '__float__') else v
-               for k, v in runner.test().items()}  # numpy scalars -> JSON-able
+    metrics = {
+        k: round(float(v), 4) if hasattr(v, '__float__') else v
+        for k, v in runner.test().items()
+    }  # numpy scalars -> JSON-able
     if runner.rank == 0:
         with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
             json.dump(metrics, f, indent=1)
-        print('test: ' + ', '.join(f'{k}={v}' for k, v in metrics.items())
-              + f" (also in {osp.join(cfg.work_dir, 'metrics.json')})")
+        print('test: ' + ', '.join(f'{k}={v}' for k, v in metrics.items()) +
+              f" (also in {osp.join(cfg.work_dir, 'metrics.json')})")
     return metrics
 
 

@@ -18,24 +18,30 @@ tools/slurm_train.sh. On a machine without CUDA, distributed runs use gloo and p
 import argparse
 
 import mmdla  # noqa: F401  (compat fixes + registration before anything else)
+
+# isort: split
 from mmengine.runner import Runner
 
-from mmdla.engine import (add_runner_args, load_config, parse_runner_args, prepare_runner_config,
-                          require_gpu_for_amp)
-from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.cli import add_runner_args, exit_on_input_error, parse_runner_args
+from mmdla.engine import load_config, prepare_runner_config, require_gpu_for_amp
+from mmdla.errors import ConfigInputError
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a DLA model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--resume', action='store_true',
-                        help='resume from the latest checkpoint in the work dir')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the train step (the first iterations compile)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale lr linearly with the total batch size '
-                             '(auto_scale_lr.base_batch_size of the config)')
+    parser.add_argument(
+        '--resume', action='store_true', help='resume from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the train step (the first iterations compile)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale lr linearly with the total batch size '
+        '(auto_scale_lr.base_batch_size of the config)')
     add_runner_args(parser, tensorboard=True)
     args = parse_runner_args(parser, argv)
     return args

@@ -16,8 +16,8 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # CheckpointHook with atomic writes (mmdla.engine.hooks): never a truncated checkpoint
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=True, interval=10, max_keep_ckpts=3,
-                    save_last=True),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', by_epoch=True, interval=10, max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 # The paper's multi-scale test (tools/test.py --tta): per-scale log-softmax, resized, summed.

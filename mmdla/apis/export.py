@@ -28,7 +28,6 @@ Input sizes: any H, W >= 32. A dynamic export (ONNX ``dynamic=True``; a TorchScr
 always is) takes any batch and size: the only size-dependent Python in the models, the
 crop of up-sampled maps (:func:`mmdla.models.layers.crop_to`), is traced as a slice.
 """
-import argparse
 import contextlib
 import io
 import json
@@ -42,17 +41,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.config import DictAction
 
-from mmdla.errors import ConfigInputError
+from mmdla.errors import ConfigInputError, MissingPackageError, ShapeError
+from mmdla.libraries import library_of
 from mmdla.version import __version__
 
-#: task of each default scope
-TASKS = {'mmpretrain': 'classification', 'mmseg': 'segmentation', 'mmdet': 'detection'}
 #: output names of each task, in the order :class:`TensorOutputs` returns them
-OUTPUT_NAMES = {'classification': ('logits', ),
-                'segmentation': ('seg_logits', ),
-                'detection': ('heatmap', 'wh', 'offset')}
+OUTPUT_NAMES = {
+    'classification': ('logits', ),
+    'segmentation': ('seg_logits', ),
+    'detection': ('heatmap', 'wh', 'offset')
+}
 INPUT_NAME = 'input'
 #: the check passes at relative difference <= RTOL and argmax agreement >= MIN_AGREEMENT %
 RTOL = 1e-4
@@ -62,14 +61,12 @@ MIN_SIZE = 32
 DEPLOY_HINT = "pip install 'mmdla[deploy]'"
 FORMATS = ('onnx', 'torchscript')
 #: the ONNX exporters: torch.onnx.export(dynamo=False) (the TorchScript-based tracer,
-#: default: ~0.5-1.3 s for DLA-34 + DLA-Up on a CPU, the same trace as the TorchScript
-#: export) or dynamo=True (torch.export + onnxscript, torch's own default: ~8 s here,
-#: opset >= 18; its dynamic dims are Dim.DYNAMIC, which torch.export may specialise
-#: silently - the check at a second size would show it)
+#: default, the same trace as the TorchScript export) or dynamo=True (torch.export +
+#: onnxscript, torch's own default, several times slower to export; opset >= 18; its
+#: dynamic dims are Dim.DYNAMIC, which torch.export may specialise silently - the check at
+#: a second size would show it)
 EXPORTERS = ('torchscript', 'dynamo')
 DEFAULT_OPSETS = {'torchscript': 17, 'dynamo': 18}
-#: the input size the tools export at without --shape, per default scope
-DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmseg': (512, 1024), 'mmdet': (512, 512)}
 
 
 class TensorOutputs(nn.Module):
@@ -95,11 +92,7 @@ class TensorOutputs(nn.Module):
 
 def task_of(model: nn.Module) -> str:
     """The task of a model built by :func:`~mmdla.apis.init_model` (from its config)."""
-    scope = model.cfg.get('default_scope', 'mmseg')
-    if scope not in TASKS:
-        raise ConfigInputError(f'cannot export a model of scope {scope!r}: the tasks are '
-                               f'{sorted(TASKS.values())}')
-    return TASKS[scope]
+    return library_of(model.cfg, 'the exporters').task
 
 
 def check_exportable(model: nn.Module) -> None:
@@ -116,7 +109,7 @@ def check_exportable(model: nn.Module) -> None:
 
 
 def require_libraries(fmt: str, exporter: str = 'torchscript') -> None:
-    """The libraries an export to ``fmt`` needs, else a :class:`ConfigInputError`."""
+    """The libraries an export to ``fmt`` needs, else a :class:`MissingPackageError`."""
     if fmt != 'onnx':
         return
     names = ['onnx', 'onnxruntime'] + (['onnxscript'] if exporter == 'dynamo' else [])
@@ -124,20 +117,20 @@ def require_libraries(fmt: str, exporter: str = 'torchscript') -> None:
         try:
             __import__(name)
         except ImportError:
-            raise ConfigInputError(f'ONNX export and check need {", ".join(names)}; {name} '
-                                   f'is not installed: {DEPLOY_HINT}') from None
+            raise MissingPackageError(f'ONNX export and check need {", ".join(names)}; '
+                                      f'{name} is not installed: {DEPLOY_HINT}') from None
 
 
-def check_shape(shape: Sequence[int], option: str = '--shape') -> Tuple[int, int]:
+def check_shape(shape: Sequence[int], option: str = 'shape') -> Tuple[int, int]:
     """(H, W) from ``[H, W]`` (or ``[S]`` for S x S), each >= :data:`MIN_SIZE`, else a
-    :class:`ConfigInputError`."""
+    :class:`ShapeError` naming ``option``."""
     shape = list(shape)
     if len(shape) == 1:
         shape *= 2
     if len(shape) != 2 or not all(isinstance(s, int) and s >= MIN_SIZE for s in shape):
-        raise ConfigInputError(f'{option} must be H W (or one size for both), each >= '
-                               f'{MIN_SIZE} (the DLA models halve the input five times), got '
-                               f'{" ".join(str(s) for s in shape)}')
+        raise ShapeError(f'{option} must be H W (or one size for both), each >= {MIN_SIZE} '
+                         f'(the DLA models halve the input five times), got '
+                         f'{" ".join(str(s) for s in shape)}')
     return int(shape[0]), int(shape[1])
 
 
@@ -148,25 +141,40 @@ def metadata(model: nn.Module, task: str, config: str, dynamic: bool) -> Dict[st
     rgb = pre.get('bgr_to_rgb', pre.get('to_rgb', False))
     classes = (getattr(model, 'dataset_meta', None) or {}).get('classes')
     return {
-        'mmdla_version': __version__,
-        'config': osp.basename(config),
-        'task': task,
-        'input': f'{INPUT_NAME}: float32 (N, 3, H, W), H, W >= {MIN_SIZE}, '
-                 f'(image - mean) / std' + (', RGB from BGR' if rgb else ''),
-        'mean': json.dumps([float(v) for v in pre.get('mean', [])]),
-        'std': json.dumps([float(v) for v in pre.get('std', [])]),
-        'bgr_to_rgb': json.dumps(bool(rgb)),
-        'outputs': json.dumps(list(OUTPUT_NAMES[task])),
-        'classes': json.dumps(list(classes) if classes else []),
-        'dynamic': json.dumps(bool(dynamic)),
+        'mmdla_version':
+        __version__,
+        'config':
+        osp.basename(config),
+        'task':
+        task,
+        'input':
+        f'{INPUT_NAME}: float32 (N, 3, H, W), H, W >= {MIN_SIZE}, '
+        f'(image - mean) / std' + (', RGB from BGR' if rgb else ''),
+        'mean':
+        json.dumps([float(v) for v in pre.get('mean', [])]),
+        'std':
+        json.dumps([float(v) for v in pre.get('std', [])]),
+        'bgr_to_rgb':
+        json.dumps(bool(rgb)),
+        'outputs':
+        json.dumps(list(OUTPUT_NAMES[task])),
+        'classes':
+        json.dumps(list(classes) if classes else []),
+        'dynamic':
+        json.dumps(bool(dynamic)),
     }
 
 
 def _dynamic_axes(task: str) -> Dict[str, Dict[int, str]]:
     axes = {INPUT_NAME: {0: 'batch', 2: 'height', 3: 'width'}}
     for name in OUTPUT_NAMES[task]:
-        axes[name] = ({0: 'batch'} if task == 'classification'
-                      else {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'})
+        axes[name] = ({
+            0: 'batch'
+        } if task == 'classification' else {
+            0: 'batch',
+            2: f'{name}_height',
+            3: f'{name}_width'
+        })
     return axes
 
 
@@ -182,8 +190,12 @@ def _quiet_tracing():
         yield
 
 
-def export_onnx(wrapper: TensorOutputs, example: torch.Tensor, path: str, dynamic: bool = False,
-                opset: int = 17, exporter: str = 'torchscript',
+def export_onnx(wrapper: TensorOutputs,
+                example: torch.Tensor,
+                path: str,
+                dynamic: bool = False,
+                opset: int = 17,
+                exporter: str = 'torchscript',
                 props: Optional[Dict[str, str]] = None) -> None:
     """Write ``wrapper`` traced on ``example`` to the ONNX file ``path``; ``dynamic``: batch,
     height and width are free (else fixed to ``example``'s); ``props`` -> metadata_props.
@@ -194,19 +206,25 @@ def export_onnx(wrapper: TensorOutputs, example: torch.Tensor, path: str, dynami
     with _quiet_tracing():
         if exporter == 'torchscript':
             buffer = io.BytesIO()
-            torch.onnx.export(wrapper, (example, ), buffer, dynamo=False, opset_version=opset,
-                              do_constant_folding=True,
-                              dynamic_axes=_dynamic_axes(wrapper.task) if dynamic else None,
-                              **names)
+            torch.onnx.export(
+                wrapper, (example, ),
+                buffer,
+                dynamo=False,
+                opset_version=opset,
+                do_constant_folding=True,
+                dynamic_axes=_dynamic_axes(wrapper.task) if dynamic else None,
+                **names)
             proto = _onnx().load_from_string(buffer.getvalue())
         elif exporter == 'dynamo':
             from torch.export import Dim
-            shapes = ({'x': {0: Dim.DYNAMIC, 2: Dim.DYNAMIC, 3: Dim.DYNAMIC}} if dynamic
-                      else None)
+            shapes = ({'x': {0: Dim.DYNAMIC, 2: Dim.DYNAMIC, 3: Dim.DYNAMIC}} if dynamic else None)
             with contextlib.redirect_stdout(io.StringIO()):  # its progress lines
-                program = torch.onnx.export(wrapper, (example, ), dynamo=True,
-                                            opset_version=opset, dynamic_shapes=shapes,
-                                            **names)
+                program = torch.onnx.export(
+                    wrapper, (example, ),
+                    dynamo=True,
+                    opset_version=opset,
+                    dynamic_shapes=shapes,
+                    **names)
             proto = program.model_proto
         else:
             raise ConfigInputError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
@@ -218,7 +236,9 @@ def export_onnx(wrapper: TensorOutputs, example: torch.Tensor, path: str, dynami
     onnx.save(proto, path)
 
 
-def export_torchscript(wrapper: TensorOutputs, example: torch.Tensor, path: str,
+def export_torchscript(wrapper: TensorOutputs,
+                       example: torch.Tensor,
+                       path: str,
                        props: Optional[Dict[str, str]] = None) -> None:
     """``torch.jit.trace`` ``wrapper`` on ``example`` and save it to ``path`` (``props`` as
     ``mmdla_meta.json`` inside the archive: ``torch.jit.load(path, _extra_files=...)``)."""
@@ -315,14 +335,14 @@ def compare_outputs(reference: Sequence[np.ndarray], outputs: Sequence[np.ndarra
     for i, (name, ref, out) in enumerate(zip(names, reference, outputs)):
         ref, out = np.asarray(ref, dtype=np.float64), np.asarray(out, dtype=np.float64)
         if ref.shape != out.shape:
-            diffs.append(OutputDiff(name, tuple(out.shape), float('inf'), float('inf'),
-                                    0.0 if i == 0 else None))
+            diffs.append(
+                OutputDiff(name, tuple(out.shape), float('inf'), float('inf'),
+                           0.0 if i == 0 else None))
             continue
         max_abs = float(np.abs(ref - out).max())
         scale = float(np.abs(ref).max())
         rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float('inf'))
-        agreement = (float((ref.argmax(1) == out.argmax(1)).mean() * 100) if i == 0
-                     else None)
+        agreement = (float((ref.argmax(1) == out.argmax(1)).mean() * 100) if i == 0 else None)
         diffs.append(OutputDiff(name, tuple(ref.shape), max_abs, rel, agreement))
     return diffs
 
@@ -341,7 +361,10 @@ def _warm_ms(fn, x: torch.Tensor) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def check_runtime(wrapper: TensorOutputs, runner, batch: int, shape: Tuple[int, int],
+def check_runtime(wrapper: TensorOutputs,
+                  runner,
+                  batch: int,
+                  shape: Tuple[int, int],
                   seed: int = 0) -> Check:
     """Run PyTorch and the exported file on one random input and compare; the times are
     of a second run of each."""
@@ -358,10 +381,16 @@ def second_shape(shape: Tuple[int, int]) -> Tuple[int, int]:
     return shape[0] + 5, shape[1] + 3
 
 
-def export_and_check(model: nn.Module, fmt: str, path: str, shape: Tuple[int, int],
-                     config: str = '', batch: int = 1, dynamic: bool = False,
+def export_and_check(model: nn.Module,
+                     fmt: str,
+                     path: str,
+                     shape: Tuple[int, int],
+                     config: str = '',
+                     batch: int = 1,
+                     dynamic: bool = False,
                      other_shape: Optional[Tuple[int, int]] = None,
-                     opset: Optional[int] = None, exporter: str = 'torchscript',
+                     opset: Optional[int] = None,
+                     exporter: str = 'torchscript',
                      check: bool = True) -> ExportResult:
     """Export ``model`` (from :func:`~mmdla.apis.init_model`) to ``path`` in ``fmt``
     ('onnx' / 'torchscript') traced at (batch, 3, *shape), then check the file against
@@ -373,9 +402,9 @@ def export_and_check(model: nn.Module, fmt: str, path: str, shape: Tuple[int, in
     require_libraries(fmt, exporter)
     check_shape(shape)
     if other_shape is not None:
-        check_shape(other_shape, '--check-shape')
+        check_shape(other_shape, 'other_shape')
     if batch < 1:
-        raise ConfigInputError(f'--batch must be >= 1, got {batch}')
+        raise ShapeError(f'batch must be >= 1, got {batch}')
     if exporter not in EXPORTERS:
         raise ConfigInputError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
     check_exportable(model)
@@ -386,8 +415,8 @@ def export_and_check(model: nn.Module, fmt: str, path: str, shape: Tuple[int, in
     example = random_input(max(batch, 2) if dynamic else batch, shape, seed=1)
     start = time.perf_counter()
     if fmt == 'onnx':
-        export_onnx(wrapper, example, path, dynamic, opset or DEFAULT_OPSETS[exporter],
-                    exporter, props)
+        export_onnx(wrapper, example, path, dynamic, opset or DEFAULT_OPSETS[exporter], exporter,
+                    props)
     else:
         export_torchscript(wrapper, example, path, props)
     result = ExportResult(path, fmt, task, dynamic, time.perf_counter() - start)
@@ -398,105 +427,60 @@ def export_and_check(model: nn.Module, fmt: str, path: str, shape: Tuple[int, in
     result.load_s = time.perf_counter() - start
     result.checks.append(check_runtime(wrapper, runner, batch, shape))
     if dynamic:
-        result.checks.append(check_runtime(wrapper, runner, batch + 1,
-                                           other_shape or second_shape(shape), seed=2))
+        result.checks.append(
+            check_runtime(wrapper, runner, batch + 1, other_shape or second_shape(shape), seed=2))
     return result
 
 
-def format_result(result: ExportResult) -> List[str]:
-    """The report the tools print, one line per check and output."""
-    what = 'ONNX' if result.fmt == 'onnx' else 'TorchScript'
-    runtime = 'onnxruntime' if result.fmt == 'onnx' else 'torch.jit'
-    lines = [f'{what} {result.task} model: {result.path} ({result.size_mb:.1f} MiB), '
-             f'exported in {result.export_s:.2f} s'
-             + (', dynamic batch / height / width' if result.dynamic else ', static shape')]
-    if not result.checks:
-        return lines + ['not checked']
-    loaded = 'session' if result.fmt == 'onnx' else 'module'
-    lines.append(f'{runtime} {loaded} loaded in {result.load_s:.2f} s; relative difference = '
-                 f'max|a - b| / max|b|, pass: <= {RTOL:g} and argmax agreement >= '
-                 f'{MIN_AGREEMENT:g} %')
-    for check in result.checks:
-        lines.append(f'input ({check.batch}, 3, {check.shape[0]}, {check.shape[1]}): '
-                     f'PyTorch {check.torch_ms:.1f} ms, {runtime} {check.runtime_ms:.1f} ms')
-        for o in check.outputs:
-            agreement = '' if o.agreement is None else f', argmax agreement {o.agreement:.3f} %'
-            lines.append(f'  {o.name} {tuple(o.shape)}: max abs diff {o.max_abs:.3g}, relative '
-                         f'diff {o.rel:.3g}{agreement}  {"ok" if o.ok else "FAILED"}')
-    lines.append('parity check passed' if result.ok else 'parity check FAILED')
-    return lines
+def export_model(config,
+                 checkpoint: Optional[str],
+                 fmt: str,
+                 path: str,
+                 shape: Optional[Sequence[int]] = None,
+                 batch: int = 1,
+                 dynamic: bool = False,
+                 other_shape: Optional[Sequence[int]] = None,
+                 opset: Optional[int] = None,
+                 exporter: str = 'torchscript',
+                 optimize: bool = True,
+                 cfg_options: Optional[dict] = None) -> ExportResult:
+    """Build ``config``'s model with :func:`~mmdla.apis.init_model` (``checkpoint`` loaded
+    strictly; None keeps the initial weights), export it to ``path`` and check the file
+    (:func:`export_and_check`). ``shape`` (H, W) defaults to the task's export size in
+    :data:`mmdla.libraries.LIBRARIES`; a TorchScript file is always dynamic.
 
-
-def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
-    """The command line of ``tools/deployment/pytorch2<fmt>.py``."""
-    onnx = fmt == 'onnx'
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config file (configs/*.py)')
-    parser.add_argument('checkpoint', nargs='?',
-                        help="checkpoint trained or converted for the config (optional: "
-                             "without it the config's initial, random weights are exported, "
-                             'which tests the export but predicts nothing)')
-    parser.add_argument('--out', required=True,
-                        help='output file (.onnx)' if onnx else 'output file (.pt)')
-    parser.add_argument('--shape', type=int, nargs='+', metavar='SIZE',
-                        help='input H W (or one size for H = W) to trace and check at, each '
-                             f'>= {MIN_SIZE}; default ' + ', '.join(
-                                 f'{h}x{w} ({s})' for s, (h, w) in DEFAULT_SHAPES.items()))
-    parser.add_argument('--batch', type=int, default=1, help='batch size (default 1)')
-    if onnx:
-        parser.add_argument('--dynamic', action='store_true',
-                            help='free batch, height and width (any N, H, W >= 32); also '
-                                 'checked at batch + 1 and a second size. Default: the file '
-                                 'takes only the --batch x --shape input')
-        parser.add_argument('--opset', type=int,
-                            help='ONNX opset (default 17; 18 with --exporter dynamo)')
-        parser.add_argument('--exporter', choices=EXPORTERS, default='torchscript',
-                            help='torchscript: torch.onnx.export(dynamo=False), the '
-                                 'TorchScript-based tracer (default, ~1 s); dynamo: '
-                                 'dynamo=True (torch.export + onnxscript, ~10x slower)')
-    parser.add_argument('--check-shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='the second size a dynamic ' + ('file' if onnx else 'module')
-                             + ' is checked at (default: H + 5, W + 3)')
-    parser.add_argument('--no-optimize', action='store_true',
-                        help="export the model without init_model's optimisations (BN "
-                             'not folded into the convs: 10 more ONNX nodes for DLA-34 + '
-                             'DLA-Up; same outputs up to float rounding)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. model.neck.use_dcn=False')
-    return parser
-
-
-def run_export(args: argparse.Namespace, fmt: str) -> int:
-    """Build the model (:func:`~mmdla.apis.init_model`), export, check, print the report.
-    0 if the check passes, 1 if not; bad input raises an :class:`~mmdla.errors.InputError`."""
+    Bad input (sizes, missing libraries, a custom op, a checkpoint of another model,
+    ``path`` a directory) raises an :class:`~mmdla.errors.InputError` before anything is
+    written."""
     from mmdla.apis.inference import init_model
     from mmdla.engine import load_config
-    dynamic = getattr(args, 'dynamic', False) or fmt == 'torchscript'
-    exporter = getattr(args, 'exporter', 'torchscript')
-    if args.shape is not None:
-        shape = check_shape(args.shape)
-    other_shape = None
-    if args.check_shape is not None:
+    dynamic = dynamic or fmt == 'torchscript'
+    if shape is not None:
+        shape = check_shape(shape)
+    if other_shape is not None:
         if not dynamic:
-            raise ConfigInputError('--check-shape checks a dynamic file: add --dynamic')
-        other_shape = check_shape(args.check_shape, '--check-shape')
-    if args.batch < 1:
-        raise ConfigInputError(f'--batch must be >= 1, got {args.batch}')
-    if osp.isdir(args.out) or args.out.endswith(os.sep):
-        raise ConfigInputError(f"--out '{args.out}' is a directory: give the output file, e.g. "
-                               + osp.join(args.out, 'model.onnx' if fmt == 'onnx'
-                                          else 'model.pt'))
+            raise ConfigInputError('a second check size (other_shape) checks a dynamic file: '
+                                   'export with dynamic=True')
+        other_shape = check_shape(other_shape, 'other_shape')
+    if batch < 1:
+        raise ShapeError(f'batch must be >= 1, got {batch}')
+    if osp.isdir(path) or path.endswith(os.sep):
+        raise ConfigInputError(f"output '{path}' is a directory: give the output file, e.g. " +
+                               osp.join(path, 'model.onnx' if fmt == 'onnx' else 'model.pt'))
     require_libraries(fmt, exporter)
-    cfg = load_config(args.config, args.cfg_options)
-    if args.shape is None:
-        shape = DEFAULT_SHAPES[cfg.get('default_scope', 'mmseg')]
-    model = init_model(cfg, args.checkpoint, device='cpu', optimize=not args.no_optimize)
-    check_exportable(model)  # before any output
-    if args.checkpoint is None:
-        print("no checkpoint given: exporting the config's initial (random) weights")
-    result = export_and_check(model, fmt, args.out, shape, config=args.config,
-                              batch=args.batch, dynamic=dynamic, other_shape=other_shape,
-                              opset=getattr(args, 'opset', None), exporter=exporter)
-    print('\n'.join(format_result(result)))
-    return 0 if result.ok else 1
+    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    if shape is None:
+        shape = library_of(cfg).shapes['export']
+    model = init_model(cfg, checkpoint, device='cpu', optimize=optimize)
+    name = config if isinstance(config, str) else (cfg.filename or '')
+    return export_and_check(
+        model,
+        fmt,
+        path,
+        shape,
+        config=name,
+        batch=batch,
+        dynamic=dynamic,
+        other_shape=other_shape,
+        opset=opset,
+        exporter=exporter)

@@ -13,10 +13,10 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from mmdla.engine.checks import check_checkpoint_fits, dataset_class_metainfo
-from mmdla.engine.launch import load_config
+from mmdla.engine.config import load_config
 from mmdla.errors import ConfigInputError
+from mmdla.libraries import library_of
 from mmdla.models.layout import apply_memory_format
-from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.builders import build_model_from_config
 
 #: the sub-modules whose ``forward`` ``compile=True`` compiles (the tensor work of a
@@ -37,12 +37,11 @@ def optimize_for_inference(model: nn.Module, compile: Union[bool, dict] = False)
     """Prepare ``model`` (weights loaded) for inference, in place, outputs unchanged:
 
     * eval mode; SyncBN reverted to BN (no process group needed);
-    * every BN folded into the preceding conv (one op instead of two; the DLA models run
-      ~0.7x the time of the unfused model, most of it from the fewer memory passes);
+    * every BN folded into the preceding conv (one op and one memory pass instead of two);
     * channels_last kept (the layout of each mmdla module, see :mod:`mmdla.models.layout`);
     * ``compile``: ``torch.compile`` the forward of the :data:`COMPILED_PARTS` it has (a
       dict is passed to ``torch.compile`` as options); the first call of each input size
-      compiles (about a minute on a CPU).
+      compiles.
 
     Returns ``model`` (the same object). After this the BN tensors are gone: load
     checkpoints before, not after.
@@ -68,8 +67,8 @@ def _dataset_meta(cfg: Config, checkpoint_meta: dict) -> dict:
     if meta:
         return meta
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    meta = (dataset_class_metainfo(cfg.get('default_scope', 'mmseg'), dataset.get('type', ''))
-            if dataset else {})
+    meta = (
+        dataset_class_metainfo(library_of(cfg).scope, dataset.get('type', '')) if dataset else {})
     override = dict(dataset.get('metainfo') or {})
     if 'classes' in override and len(meta.get('palette', ())) != len(override['classes']):
         meta.pop('palette', None)  # the class's palette is for its own classes
@@ -77,9 +76,12 @@ def _dataset_meta(cfg: Config, checkpoint_meta: dict) -> dict:
     return meta
 
 
-def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
-               device: Union[str, torch.device] = 'cpu', cfg_options: Optional[dict] = None,
-               optimize: bool = True, compile: Union[bool, dict] = False) -> nn.Module:
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               cfg_options: Optional[dict] = None,
+               optimize: bool = True,
+               compile: Union[bool, dict] = False) -> nn.Module:
     """Build ``config``'s model, load ``checkpoint`` (strictly) and return it in eval mode
     on ``device``, optimised for inference (:func:`optimize_for_inference`) unless
     ``optimize=False``.
@@ -91,13 +93,14 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         device: 'cpu', 'cuda', 'cuda:1' ...
         cfg_options: overrides, as ``--cfg-options``.
         optimize: apply the inference optimisations (default). They change no output
-            beyond float rounding (~1e-6 relative; tests check 1e-4).
+            beyond float rounding (tests check 1e-4 relative).
         compile: also ``torch.compile`` the network (see :func:`optimize_for_inference`).
 
     The model has ``cfg`` (the config) and ``dataset_meta`` (class names / palette from the
     checkpoint, else from the config's test dataset) as mmseg's and mmpretrain's inference
-    APIs expect. On CPUs it also applies :func:`~mmdla.utils.tune_cpu_allocator` (a
-    process-wide setting; ``MMDLA_CPU_ALLOCATOR=default`` opts out).
+    APIs expect. It changes nothing outside the model: CPU scripts gain from also calling
+    :func:`mmdla.utils.allocator.tune_cpu_allocator` once (a process-wide malloc setting
+    the tools apply).
 
     Example:
         >>> import torch
@@ -116,17 +119,15 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         raise ConfigInputError(f'config must be a config file path or a Config, got '
                                f'{type(config).__name__}')
     from mmengine.registry import init_default_scope
-    init_default_scope(cfg.get('default_scope', 'mmseg'))  # as mmseg's / mmpretrain's
+    init_default_scope(library_of(cfg).scope)  # as mmseg's / mmpretrain's
     device = torch.device(device)
-    if device.type == 'cpu':
-        tune_cpu_allocator()
     model = build_model_from_config(cfg)  # Pretrained init removed, SyncBN -> BN, eval
     meta = {}
     if checkpoint is not None:
         from mmengine.runner import load_checkpoint
         check_checkpoint_fits(model, checkpoint)  # readable, and exactly this model's
-        meta = load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                               logger='silent').get('meta', {})
+        meta = load_checkpoint(
+            model, checkpoint, map_location='cpu', strict=True, logger='silent').get('meta', {})
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, meta)
     model.to(device)

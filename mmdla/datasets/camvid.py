@@ -17,12 +17,12 @@ class CamVidDataset(BaseSegDataset):
     """CamVid semantic segmentation: 11 classes, void (SegNet's label 11) mapped to 255."""
 
     METAINFO = dict(
-        classes=('sky', 'building', 'pole', 'road', 'sidewalk', 'tree', 'sign', 'fence',
-                 'car', 'pedestrian', 'bicyclist'),
-        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128],
-                 [0, 0, 192], [128, 128, 0], [192, 128, 128], [64, 64, 128], [64, 0, 128],
-                 [64, 64, 0], [0, 128, 192]])
+        classes=('sky', 'building', 'pole', 'road', 'sidewalk', 'tree', 'sign', 'fence', 'car',
+                 'pedestrian', 'bicyclist'),
+        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128], [0, 0, 192],
+                 [128, 128, 0], [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
+                 [0, 128, 192]])
 
     def __init__(self, img_suffix='.png', seg_map_suffix='.png', **kwargs):
-        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
-                         reduce_zero_label=False, **kwargs)
+        super().__init__(
+            img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, reduce_zero_label=False, **kwargs)

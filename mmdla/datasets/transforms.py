@@ -21,10 +21,13 @@ class ColorJitter(BaseTransform):
     Required keys: ``img``. Modified keys: ``img``.
     """
 
-    def __init__(self, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.4,
+    def __init__(self,
+                 brightness: float = 0.4,
+                 contrast: float = 0.4,
+                 saturation: float = 0.4,
                  channel_order: str = 'bgr'):
-        for name, value in dict(brightness=brightness, contrast=contrast,
-                                saturation=saturation).items():
+        for name, value in dict(
+                brightness=brightness, contrast=contrast, saturation=saturation).items():
             if not 0 <= value <= 1:
                 raise ValueError(f'ColorJitter {name} must be in [0, 1], got {value}')
         if channel_order not in ('bgr', 'rgb'):
@@ -60,7 +63,6 @@ class ColorJitter(BaseTransform):
                 f'contrast={self.contrast}, saturation={self.saturation})')
 
 
-
 @TRANSFORMS.register_module()
 class PCALighting(BaseTransform):
     """AlexNet-style PCA lighting noise, as the official DLA ImageNet training applies it.
@@ -78,11 +80,13 @@ class PCALighting(BaseTransform):
 
     #: ImageNet RGB eigen decomposition used by the official code (0-255 scale)
     IMAGENET_EIGVAL = (55.46, 4.794, 1.148)
-    IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
-                       (-0.5808, -0.0045, -0.8140),
-                       (-0.5836, -0.6948, 0.4203))
+    IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948,
+                                                                                0.4203))
 
-    def __init__(self, alphastd: float = 0.1, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC,
+    def __init__(self,
+                 alphastd: float = 0.1,
+                 eigval=IMAGENET_EIGVAL,
+                 eigvec=IMAGENET_EIGVEC,
                  channel_order: str = 'bgr'):
         if channel_order not in ('bgr', 'rgb'):
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")

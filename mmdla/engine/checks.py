@@ -13,18 +13,19 @@ from mmengine.config import Config
 
 from mmdla.compat import load_checkpoint_file
 from mmdla.errors import CheckpointMismatchError, ConfigInputError
+from mmdla.libraries import library_of
 from mmdla.models.backbones.dla import check_indices, parse_arch
-from mmdla.models.converters import unwrap_state_dict
-from mmdla.utils.state_dict import Mismatch
-
+from mmdla.utils.state_dict import Mismatch, unwrap_state_dict
 
 #: how to create the data of each dataset type (README "Data preparation")
 DATA_HINTS = {
-    'CityscapesDataset': 'download Cityscapes and run python tools/dataset_converters/'
-                         'cityscapes.py DATA_ROOT (or, for the toy data, python '
-                         'tools/misc/make_toy_data.py data/toy)',
-    'CamVidDataset': 'run python tools/dataset_converters/camvid.py PATH/TO/CamVid -o '
-                     'data/camvid',
+    'CityscapesDataset':
+    'download Cityscapes and run python tools/dataset_converters/'
+    'cityscapes.py DATA_ROOT (or, for the toy data, python '
+    'tools/misc/make_toy_data.py data/toy)',
+    'CamVidDataset':
+    'run python tools/dataset_converters/camvid.py PATH/TO/CamVid -o '
+    'data/camvid',
 }
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -143,8 +144,7 @@ def _head_inputs(head: dict):
     in_channels = head.get('in_channels')
     in_index = head.get('in_index')
     if in_index is None:  # DLAUpHead: the last len(in_channels); BaseDecodeHead: -1
-        in_index = (list(range(-len(in_channels), 0)) if head.get('type') == 'DLAUpHead'
-                    else -1)
+        in_index = (list(range(-len(in_channels), 0)) if head.get('type') == 'DLAUpHead' else -1)
     if isinstance(in_index, int):
         in_index = [in_index]
     if isinstance(in_channels, int):
@@ -175,8 +175,7 @@ def check_model_wiring(model: dict) -> None:
         if key == 'model.head':  # mmpretrain: pooled last output
             if head['in_channels'] != channels[-1]:
                 raise ConfigInputError(f'{key}.in_channels is {head["in_channels"]} but the '
-                                       f'last backbone output has {channels[-1]} channels: '
-                                       + fix)
+                                       f'last backbone output has {channels[-1]} channels: ' + fix)
             continue
         in_index, in_channels = _head_inputs(head)
         if len(in_index) != len(in_channels):
@@ -195,7 +194,7 @@ def dataset_class_metainfo(scope: str, dataset_type) -> dict:
     """``METAINFO`` of the dataset class ``dataset_type`` in library ``scope``'s registry;
     empty when the library or the type is not found."""
     try:
-        registry = importlib.import_module(f'{scope}.registry').DATASETS
+        registry = importlib.import_module(library_of(scope).registry).DATASETS
         dataset_cls = registry.get(dataset_type)
     except (ImportError, KeyError):
         return {}
@@ -223,7 +222,7 @@ def check_num_classes(cfg: Config, loaders: List[str]) -> None:
     trained / evaluated on, and the label check of the pipeline (``LoadSegAnnotations``
     ``num_classes``) uses the same number."""
     model = cfg.get('model') or {}
-    scope = cfg.get('default_scope', 'mmseg')
+    scope = library_of(cfg).scope
     heads = [(k, h) for k, h in _heads(model) if h.get('num_classes') is not None]
     for loader in loaders:
         if not isinstance(cfg.get(loader), dict):

@@ -30,9 +30,11 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
     def __init__(self, module, detect_anomalous_params: bool = False, **kwargs):
         if not torch.cuda.is_available():
             if any(isinstance(m, torch.nn.SyncBatchNorm) for m in module.modules()):
-                print_log('SyncBN needs CUDA: reverted to BatchNorm for this CPU run '
-                          '(per-process batch statistics)', logger='current',
-                          level=logging.WARNING)
+                print_log(
+                    'SyncBN needs CUDA: reverted to BatchNorm for this CPU run '
+                    '(per-process batch statistics)',
+                    logger='current',
+                    level=logging.WARNING)
                 module = revert_sync_batchnorm(module)
             kwargs['device_ids'] = None
             kwargs.pop('output_device', None)
@@ -48,7 +50,7 @@ def setup_cpu_distributed(cfg: Config) -> None:
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if cfg.launcher != 'pytorch':
         raise ConfigInputError(f"launcher '{cfg.launcher}' needs CUDA GPUs; on a CPU machine "
-                           'launch with torchrun (tools/dist_train.sh, --launcher pytorch)')
+                               'launch with torchrun (tools/dist_train.sh, --launcher pytorch)')
     if not dist.is_initialized():
         dist.init_process_group('gloo')  # env:// from torchrun
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})

@@ -1,5 +1,6 @@
 import importlib.util
 
+from . import checkpoints  # noqa: F401  (registers the backbone's strict Pretrained init)
 from .backbones import DLA
 
 __all__ = ['DLA']

@@ -29,11 +29,12 @@ from typing import Dict, List, Mapping, Optional
 
 import torch
 
-from mmdla.errors import CheckpointMismatchError, ConfigInputError
+from mmdla.errors import CheckpointMismatchError, ConfigInputError, MissingPackageError
+from mmdla.libraries import LIBRARIES
 from mmdla.reference import FINE_GRAINED_CLASSES
-from mmdla.registry import EXTRAS
-from mmdla.utils.state_dict import Mismatch, summarise
-from .backbones.dla import arch_signature, detect_arch, parse_arch
+from mmdla.utils.state_dict import Mismatch, summarise, unwrap_state_dict
+from .backbones.dla import parse_arch
+from .checkpoints import arch_signature, detect_arch
 
 
 @dataclass
@@ -46,23 +47,6 @@ class ConversionResult:
     task: str = 'classification'  # or 'segmentation' / 'detection'
     down_ratio: int = 0  # segmentation only
     extra: dict = field(default_factory=dict)  # detection: head_conv, use_dcn
-
-
-def unwrap_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
-    """The tensor dict of a plain state dict or one wrapped in 'state_dict' / 'model';
-    a DataParallel ``module.`` prefix is removed."""
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointMismatchError(
-            f'expected a state dict (a mapping of names to tensors), got '
-            f'{type(checkpoint).__name__}')
-    for wrapper in ('state_dict', 'model'):
-        if wrapper in checkpoint and isinstance(checkpoint[wrapper], Mapping):
-            checkpoint = checkpoint[wrapper]
-            break
-    state_dict = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
-    if state_dict and all(k.startswith('module.') for k in state_dict):
-        state_dict = {k[len('module.'):]: v for k, v in state_dict.items()}
-    return state_dict
 
 
 def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
@@ -93,8 +77,8 @@ def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
 
 def is_segmentation_checkpoint(state_dict: Mapping) -> bool:
     """Official DLASeg checkpoints hold ``base.*`` (backbone) and ``dla_up.*`` tensors."""
-    return any(k.startswith('base.') for k in state_dict) and any(
-        k.startswith('dla_up.') for k in state_dict)
+    return any(k.startswith('base.')
+               for k in state_dict) and any(k.startswith('dla_up.') for k in state_dict)
 
 
 def _head_signature(arch: str, down_ratio: int, num_classes: int) -> Dict[str, tuple]:
@@ -102,8 +86,11 @@ def _head_signature(arch: str, down_ratio: int, num_classes: int) -> Dict[str, t
     channels = parse_arch(arch)['channels']
     first_level = int(math.log2(down_ratio))
     with torch.device('meta'):
-        head = DLAUpHead(in_channels=channels[first_level:], down_ratio=down_ratio,
-                         num_classes=num_classes, init_cfg=None)
+        head = DLAUpHead(
+            in_channels=channels[first_level:],
+            down_ratio=down_ratio,
+            num_classes=num_classes,
+            init_cfg=None)
     return {k: tuple(v.shape) for k, v in head.state_dict().items()}
 
 
@@ -116,8 +103,10 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
     if not is_segmentation_checkpoint(state_dict):
         raise CheckpointMismatchError(
             'not a DLA segmentation (DLASeg) checkpoint: no base.* and dla_up.* tensors')
-    base = {k[len('base.'):]: v for k, v in state_dict.items()
-            if k.startswith('base.') and not k.startswith('base.fc.')}
+    base = {
+        k[len('base.'):]: v
+        for k, v in state_dict.items() if k.startswith('base.') and not k.startswith('base.fc.')
+    }
     arch, source_format = detect_arch(base)
     _, dead = arch_signature(arch)
     if 'fc.0.weight' not in state_dict:
@@ -138,18 +127,25 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
             head[k] = v
     mismatch = Mismatch.between(head, _head_signature(arch, down_ratio, num_classes))
     mismatch.unexpected |= {
-        k for k in state_dict if not k.startswith(('base.', 'dla_up.', 'fc.0.', 'up.'))}
+        k
+        for k in state_dict if not k.startswith(('base.', 'dla_up.', 'fc.0.', 'up.'))
+    }
     if mismatch:
         raise CheckpointMismatchError(
-            f'{arch} DLA-Up (down_ratio {down_ratio}) checkpoint does not match: '
-            + mismatch.describe())
+            f'{arch} DLA-Up (down_ratio {down_ratio}) checkpoint does not match: ' +
+            mismatch.describe())
     out = OrderedDict((f'backbone.{k}', base[k]) for k in arch_signature(arch)[0])
-    out.update((f'decode_head.{k}', head[k])
-               for k in _head_signature(arch, down_ratio, num_classes))
-    return ConversionResult(out, arch, source_format, num_classes,
-                            sorted(f'base.{k}' for k in base if k in dead)
-                            + sorted(k for k in state_dict if k.startswith('base.fc.')),
-                            task='segmentation', down_ratio=down_ratio)
+    out.update(
+        (f'decode_head.{k}', head[k]) for k in _head_signature(arch, down_ratio, num_classes))
+    return ConversionResult(
+        out,
+        arch,
+        source_format,
+        num_classes,
+        sorted(f'base.{k}' for k in base if k in dead) +
+        sorted(k for k in state_dict if k.startswith('base.fc.')),
+        task='segmentation',
+        down_ratio=down_ratio)
 
 
 def is_centernet_checkpoint(state_dict: Mapping) -> bool:
@@ -181,13 +177,17 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
     if not is_centernet_checkpoint(state_dict):
         raise CheckpointMismatchError('not a CenterNet DLA checkpoint: no base.*, dla_up.*, '
                                       'ida_up.* and hm.* tensors')
-    base = {k[len('base.'):]: v for k, v in state_dict.items()
-            if k.startswith('base.') and not k.startswith('base.fc.')}
+    base = {
+        k[len('base.'):]: v
+        for k, v in state_dict.items() if k.startswith('base.') and not k.startswith('base.fc.')
+    }
     arch, source_format = detect_arch(base)
     _, dead = arch_signature(arch)
     use_dcn = any('conv_offset_mask' in k for k in state_dict)
-    neck = {k.replace('conv_offset_mask', 'conv_offset'): v for k, v in state_dict.items()
-            if k.startswith(('dla_up.', 'ida_up.'))}
+    neck = {
+        k.replace('conv_offset_mask', 'conv_offset'): v
+        for k, v in state_dict.items() if k.startswith(('dla_up.', 'ida_up.'))
+    }
     if 'hm.2.weight' not in state_dict or 'hm.0.weight' not in state_dict:
         raise CheckpointMismatchError(
             'CenterNet checkpoint without the hm.0 / hm.2 tensors of a head_conv > 0 heatmap '
@@ -198,27 +198,40 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
     heads, expected = {}, {}
     for name, branch in CENTERNET_HEADS.items():
         out = num_classes if name == 'hm' else 2
-        expected.update({f'{branch}.0.weight': (head_conv, in_channels, 3, 3),
-                         f'{branch}.0.bias': (head_conv, ),
-                         f'{branch}.2.weight': (out, head_conv, 1, 1),
-                         f'{branch}.2.bias': (out, )})
-        heads.update({f'{branch}.{k[len(name) + 1:]}': v for k, v in state_dict.items()
-                      if k.startswith(f'{name}.')})
+        expected.update({
+            f'{branch}.0.weight': (head_conv, in_channels, 3, 3),
+            f'{branch}.0.bias': (head_conv, ),
+            f'{branch}.2.weight': (out, head_conv, 1, 1),
+            f'{branch}.2.bias': (out, )
+        })
+        heads.update({
+            f'{branch}.{k[len(name) + 1:]}': v
+            for k, v in state_dict.items() if k.startswith(f'{name}.')
+        })
     signature = {**_neck_signature(arch, use_dcn), **expected}
     mismatch = Mismatch.between({**neck, **heads}, signature)
-    mismatch.unexpected |= {k for k in state_dict if not k.startswith(
-        ('base.', 'dla_up.', 'ida_up.') + tuple(f'{name}.' for name in CENTERNET_HEADS))}
+    mismatch.unexpected |= {
+        k
+        for k in state_dict
+        if not k.startswith(('base.', 'dla_up.', 'ida_up.') + tuple(f'{name}.'
+                                                                    for name in CENTERNET_HEADS))
+    }
     if mismatch:
         raise CheckpointMismatchError(
             f'{arch} CenterNet checkpoint does not match CenterNetDLANeck(use_dcn={use_dcn}) + '
             f'CenterNetHead: ' + mismatch.describe())
     out = OrderedDict((f'backbone.{k}', base[k]) for k in arch_signature(arch)[0])
-    out.update((f'neck.{k}', neck[k]) if k in neck else (f'bbox_head.{k}', heads[k])
-               for k in signature)
-    return ConversionResult(out, arch, source_format, num_classes,
-                            sorted(f'base.{k}' for k in base if k in dead)
-                            + sorted(k for k in state_dict if k.startswith('base.fc.')),
-                            task='detection', extra=dict(head_conv=head_conv, use_dcn=use_dcn))
+    out.update(
+        (f'neck.{k}', neck[k]) if k in neck else (f'bbox_head.{k}', heads[k]) for k in signature)
+    return ConversionResult(
+        out,
+        arch,
+        source_format,
+        num_classes,
+        sorted(f'base.{k}' for k in base if k in dead) +
+        sorted(k for k in state_dict if k.startswith('base.fc.')),
+        task='detection',
+        extra=dict(head_conv=head_conv, use_dcn=use_dcn))
 
 
 def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
@@ -237,15 +250,15 @@ def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
 #: when needed (the converter itself needs none of these libraries).
 DATASETS = {
     'imagenet': ('classification', 1000, 'mmpretrain.datasets', 'ImageNet'),
-    **{name: ('classification', FINE_GRAINED_CLASSES[name], 'mmpretrain.datasets', cls)
-       for name, cls in [('cub', 'CUB'), ('cars', 'StanfordCars'),
-                         ('aircraft', 'FGVCAircraft'), ('food101', 'Food101')]},
+    **{
+        name: ('classification', FINE_GRAINED_CLASSES[name], 'mmpretrain.datasets', cls)
+        for name, cls in [('cub', 'CUB'), ('cars', 'StanfordCars'), ('aircraft', 'FGVCAircraft'),
+                          ('food101', 'Food101')]
+    },
     'cityscapes': ('segmentation', 19, 'mmseg.datasets', 'CityscapesDataset'),
     'camvid': ('segmentation', 11, 'mmdla.datasets.camvid', 'CamVidDataset'),
     'coco': ('detection', 80, 'mmdet.datasets', 'CocoDataset'),
 }
-#: the pip extra for the library of a dataset module (mmdla's CamVidDataset is mmseg's)
-_EXTRA = {**EXTRAS, 'mmdla': EXTRAS['mmseg']}
 
 
 def choose_dataset(task: str, num_classes: int, dataset: Optional[str] = None) -> str:
@@ -257,25 +270,24 @@ def choose_dataset(task: str, num_classes: int, dataset: Optional[str] = None) -
         return dataset
     known = ', '.join(f'{name} ({n})' for name, (t, n, *_) in DATASETS.items() if t == task)
     if dataset is None:
-        matches = [name for name, (t, n, *_) in DATASETS.items()
-                   if t == task and n == num_classes]
+        matches = [name for name, (t, n, *_) in DATASETS.items() if t == task and n == num_classes]
         if len(matches) == 1:
             return matches[0]
         raise ConfigInputError(
             f'cannot tell the dataset of a {task} checkpoint with {num_classes} classes '
-            f'(known {task} datasets: {known}): give --dataset NAME, or --dataset none to '
-            'write no class names')
+            f"(known {task} datasets: {known}): name the dataset, or 'none' to store no "
+            'class names')
     if dataset not in DATASETS:
-        raise ConfigInputError(f"unknown --dataset '{dataset}'; choose one of "
-                               f"{', '.join(DATASETS)} or none")
+        raise ConfigInputError(f"unknown dataset '{dataset}'; choose one of "
+                               f"{', '.join(DATASETS)} or 'none'")
     task_of, classes_of = DATASETS[dataset][:2]
     if task_of != task:
-        raise ConfigInputError(f'--dataset {dataset} is a {task_of} dataset but the checkpoint '
+        raise ConfigInputError(f'dataset {dataset} is a {task_of} dataset but the checkpoint '
                                f'is a {task} checkpoint ({known})')
     if classes_of != num_classes:
         raise ConfigInputError(
-            f'--dataset {dataset} has {classes_of} classes but the checkpoint\'s {task} head '
-            f'has {num_classes} ({known}); give the right dataset or --dataset none')
+            f"dataset {dataset} has {classes_of} classes but the checkpoint's {task} head "
+            f"has {num_classes} ({known}); name the right dataset or 'none'")
     return dataset
 
 
@@ -283,14 +295,14 @@ def dataset_metainfo(dataset: str) -> dict:
     """``{'classes': (...), ['palette': [[r, g, b], ...]]}`` of a :data:`DATASETS` entry, from
     its OpenMMLab dataset class (imported here: only the library of that dataset is needed).
     """
-    module, cls = DATASETS[dataset][2:]
+    task, _, module, cls = DATASETS[dataset]
     try:
         metainfo = getattr(importlib.import_module(module), cls).METAINFO
     except ImportError as exc:
-        library = module.split('.')[0]
-        raise ConfigInputError(
-            f'the class names of {dataset} come from {library}, which cannot be imported '
-            f"({exc}): pip install 'mmdla[{_EXTRA[library]}]', or give --dataset none") from None
+        library = next(lib for lib in LIBRARIES.values() if lib.task == task)
+        raise MissingPackageError(
+            f'the class names of {dataset} come from {library.package}, which cannot be '
+            f"imported ({exc}): {library.install_hint}, or choose dataset 'none'") from None
     meta = {'classes': tuple(metainfo['classes'])}
     if 'palette' in metainfo:
         meta['palette'] = [list(map(int, colour)) for colour in metainfo['palette']]

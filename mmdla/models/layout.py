@@ -11,8 +11,7 @@ import torch.nn as nn
 
 from mmdla.errors import ConfigInputError
 
-MEMORY_FORMATS = {'channels_last': torch.channels_last,
-                  'contiguous': torch.contiguous_format}
+MEMORY_FORMATS = {'channels_last': torch.channels_last, 'contiguous': torch.contiguous_format}
 
 
 def memory_format_of(name: str) -> torch.memory_format:

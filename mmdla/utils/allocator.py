@@ -1,16 +1,16 @@
-"""CPU allocator setting used by mmdla's tools and :func:`mmdla.apis.init_model`.
+"""CPU allocator setting used by mmdla's tools.
 
 glibc's malloc serves every block above its mmap threshold (at most 32 MiB when adjusted
 dynamically) with a fresh ``mmap`` and returns it to the system on ``free``. A DLA-Up
 feature map at 1024x2048 is 64-256 MiB, so every such tensor costs a fresh mapping whose
-pages the kernel zeroes on first touch: measured on 2 cores, a 64 -> 32 channel 3x3 conv
-at 512x1024 takes 100 ms instead of 45 ms, and DLA-34 + DLA-Up inference on one Cityscapes
-image 3.1 s instead of 1.5 s. Raising the mmap and trim thresholds keeps freed blocks in
-the heap for reuse, as PyTorch's CUDA caching allocator does on GPUs (the price: the
-process keeps its peak heap instead of returning it).
+pages the kernel zeroes on first touch (README, "Speed and memory", gives the measured
+cost). Raising the mmap and trim thresholds keeps freed blocks in the heap for reuse, as
+PyTorch's CUDA caching allocator does on GPUs (the price: the process keeps its peak heap
+instead of returning it).
 
-It is a process-wide setting, so it is applied by the entry points (``tools/*.py``,
-``init_model``), never on import; call :func:`tune_cpu_allocator` in your own scripts.
+It is a process-wide setting, so only the entry points apply it (``tools/*.py``,
+``demo/``), never on import and never a library function such as
+:func:`mmdla.apis.init_model`: call :func:`tune_cpu_allocator` in your own scripts.
 ``MMDLA_CPU_ALLOCATOR=default`` in the environment turns it off.
 """
 import ctypes
@@ -40,6 +40,6 @@ def tune_cpu_allocator() -> bool:
     except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    _applied = bool(mallopt(M_MMAP_THRESHOLD, THRESHOLD)
-                    and mallopt(M_TRIM_THRESHOLD, 2 * THRESHOLD))
+    _applied = bool(
+        mallopt(M_MMAP_THRESHOLD, THRESHOLD) and mallopt(M_TRIM_THRESHOLD, 2 * THRESHOLD))
     return _applied

@@ -23,8 +23,8 @@ import os.path as osp
 from glob import glob
 from typing import Dict, List, Tuple
 
-from mmdla.engine import check_image_output
-from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
+from mmdla.cli import check_image_output, exit_on_input_error
+from mmdla.errors import ConfigInputError, DataError
 
 #: {key: (iterations, values)} of one run
 Curves = Dict[str, Tuple[List[int], List[float]]]
@@ -83,8 +83,8 @@ def parse_run(logs: List[str]) -> Curves:
                 it = int(record['iter'])
                 if 'epoch' in record:
                     epoch_based = True
-                    epoch_end[int(record['epoch'])] = max(
-                        it, epoch_end.get(int(record['epoch']), 0))
+                    epoch_end[int(record['epoch'])] = max(it,
+                                                          epoch_end.get(int(record['epoch']), 0))
                 for key, value in record.items():
                     if key not in ('iter', 'epoch', 'step') and _is_number(value):
                         train.setdefault(key, {})[it] = float(value)
@@ -99,8 +99,10 @@ def parse_run(logs: List[str]) -> Curves:
         if key in ('time', 'data_time') and key in curves:
             continue  # the training time per iteration is the meaningful one
         if epoch_based:  # step = epoch: place it at the epoch's last logged iteration
-            points = {max((i for e, i in epoch_end.items() if e <= step), default=0): v
-                      for step, v in points.items()}
+            points = {
+                max((i for e, i in epoch_end.items() if e <= step), default=0): v
+                for step, v in points.items()
+            }
         curves[key] = tuple(map(list, zip(*sorted(points.items()))))
     return curves
 
@@ -120,14 +122,17 @@ def run_name(path: str) -> str:
     return osp.basename(path)
 
 
-def plot(runs: List[Curves], names: List[str], keys: List[str], out: str,
+def plot(runs: List[Curves],
+         names: List[str],
+         keys: List[str],
+         out: str,
          title: str = None) -> None:
     """One panel per key (shared x: iteration), one colour per run; saved to ``out``."""
     import matplotlib
     matplotlib.use('Agg')  # files only, no display needed
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.6 * len(keys) + 0.6), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(keys), 1, figsize=(8, 2.6 * len(keys) + 0.6), sharex=True, squeeze=False)
     colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for ax, key in zip(axes[:, 0], keys):
         for i, (curves, name) in enumerate(zip(runs, names)):
@@ -135,9 +140,14 @@ def plot(runs: List[Curves], names: List[str], keys: List[str], out: str,
                 continue
             xs, ys = curves[key]
             few = len(xs) <= 30  # validation metrics: a point per evaluation
-            ax.plot(xs, ys, color=colours[i % len(colours)], label=name,
-                    marker='o' if few else None, markersize=4,
-                    linewidth=1.2 if few else 0.9)
+            ax.plot(
+                xs,
+                ys,
+                color=colours[i % len(colours)],
+                label=name,
+                marker='o' if few else None,
+                markersize=4,
+                linewidth=1.2 if few else 0.9)
         ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc='best')
@@ -152,8 +162,11 @@ def plot(runs: List[Curves], names: List[str], keys: List[str], out: str,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Plot curves of MMEngine json logs')
     parser.add_argument('logs', nargs='+', help='json logs, run dirs or work dirs')
-    parser.add_argument('--keys', nargs='+', default=['loss'],
-                        help='what to plot, e.g. loss lr mIoU accuracy/top1 (default: loss)')
+    parser.add_argument(
+        '--keys',
+        nargs='+',
+        default=['loss'],
+        help='what to plot, e.g. loss lr mIoU accuracy/top1 (default: loss)')
     parser.add_argument('--legend', nargs='+', help='one name per LOG (default: work dir)')
     parser.add_argument('--title', help='figure title')
     parser.add_argument('--out', required=True, help='output image, e.g. curves.png')

@@ -39,13 +39,16 @@ import threading
 import time
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 import torch
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 from mmdla.apis import optimize_for_inference
+from mmdla.cli import exit_on_input_error
 from mmdla.engine import load_config
-from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.errors import ConfigInputError
 from mmdla.utils import build_model_from_config
 from mmdla.utils.allocator import tune_cpu_allocator
 
@@ -107,6 +110,7 @@ def make_step(model, mode: str, optimize: bool = True, compile: bool = False):
             with torch.no_grad():
                 return model(x, mode='tensor') if hasattr(model, 'data_preprocessor') \
                     else model(x)
+
         return step
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -114,11 +118,12 @@ def make_step(model, mode: str, optimize: bool = True, compile: bool = False):
 
     def step(x):
         out = model(x, mode='tensor') if hasattr(model, 'data_preprocessor') else model(x)
-        loss = sum(t.float().pow(2).mean() for t in
-                   (out if isinstance(out, (list, tuple)) else [out]))
+        loss = sum(t.float().pow(2).mean()
+                   for t in (out if isinstance(out, (list, tuple)) else [out]))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+
     return step
 
 
@@ -158,8 +163,10 @@ def timm_twin(model, cfg):
     import timm
     arch = cfg.model.backbone.arch
     twin = timm.create_model(arch, pretrained=False, num_classes=model.head.num_classes)
-    state = {k[len('backbone.'):]: v for k, v in model.state_dict().items()
-             if k.startswith('backbone.')}
+    state = {
+        k[len('backbone.'):]: v
+        for k, v in model.state_dict().items() if k.startswith('backbone.')
+    }
     state['fc.weight'] = model.head.fc.weight.detach()[:, :, None, None]
     state['fc.bias'] = model.head.fc.bias.detach()
     twin.load_state_dict(state, strict=True)
@@ -200,9 +207,12 @@ def peak_in_subprocess(argv, name: str, mode: str, repeats: int) -> int:
     argv = [a for i, a in enumerate(argv) if a != '--mode' and argv[i - 1] != '--mode']
     peaks = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, osp.abspath(__file__), *argv, '--only', name,
-                              '--mode', mode], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable,
+             osp.abspath(__file__), *argv, '--only', name, '--mode', mode],
+            capture_output=True,
+            text=True,
+            check=True).stdout
         peaks.append(int(out.strip().splitlines()[-1].split()[-1]))
     return int(statistics.median(peaks))
 
@@ -251,14 +261,19 @@ def official_twin(model, task: str, repo: str):
         base = twin
     else:
         head = model.decode_head
-        twin = modules['dla_up'].DLASeg(model.backbone.arch, head.num_classes,
-                                        down_ratio=head.down_ratio)
+        twin = modules['dla_up'].DLASeg(
+            model.backbone.arch, head.num_classes, down_ratio=head.down_ratio)
         renames = (('backbone.', 'base.'), ('decode_head.dla_up.', 'dla_up.'),
                    ('decode_head.conv_seg.', 'fc.0.'), ('decode_head.up.', 'up.'))
-        mapped = {new + k[len(old):]: v for k, v in state.items()
-                  for old, new in renames if k.startswith(old)}
-        mapped.update({k: v for k, v in twin.state_dict().items()
-                       if k.startswith('base.fc.')})  # the unused classifier of its base
+        mapped = {
+            new + k[len(old):]: v
+            for k, v in state.items()
+            for old, new in renames if k.startswith(old)
+        }
+        mapped.update({
+            k: v
+            for k, v in twin.state_dict().items() if k.startswith('base.fc.')
+        })  # the unused classifier of its base
         base = twin.base
     for module in base.modules():  # the dead convs: computed, never used
         if type(module).__name__ == 'Tree' and module.levels > 1:
@@ -270,19 +285,21 @@ def official_twin(model, task: str, repo: str):
 def random_batch(task: str, batch: int, shape):
     """MMEngine data (uint8 images + data samples with random labels), as a loader gives."""
     g = torch.Generator().manual_seed(0)
-    images = [torch.randint(0, 256, (3, *shape), generator=g, dtype=torch.uint8)
-              for _ in range(batch)]
+    images = [
+        torch.randint(0, 256, (3, *shape), generator=g, dtype=torch.uint8) for _ in range(batch)
+    ]
     if task == 'mmpretrain':
         from mmpretrain.structures import DataSample
-        samples = [DataSample().set_gt_label(int(torch.randint(0, 1000, (1, ), generator=g)))
-                   for _ in range(batch)]
+        samples = [
+            DataSample().set_gt_label(int(torch.randint(0, 1000, (1, ), generator=g)))
+            for _ in range(batch)
+        ]
     else:
         from mmengine.structures import PixelData
         from mmseg.structures import SegDataSample
         samples = []
         for _ in range(batch):
-            sample = SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape,
-                                                 pad_shape=shape))
+            sample = SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape))
             sample.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, *shape), generator=g))
             samples.append(sample)
     return dict(inputs=images, data_samples=samples)
@@ -312,18 +329,22 @@ def official_step(twin, cfg, mode: str, data: dict):
             with torch.no_grad():
                 out = twin(inputs())
                 return (out[0] if segmentation else out.softmax(1)).argmax(1)
+
         return step
     twin.train()
-    optimizer = torch.optim.SGD([p for p in twin.parameters() if p.requires_grad], lr=1e-4,
+    optimizer = torch.optim.SGD([p for p in twin.parameters() if p.requires_grad],
+                                lr=1e-4,
                                 momentum=0.9)
 
     def step():
         out = twin(inputs())
-        loss = (F.nll_loss(out[0], labels, ignore_index=255) if segmentation
-                else F.cross_entropy(out, labels))
+        loss = (
+            F.nll_loss(out[0], labels, ignore_index=255) if segmentation else F.cross_entropy(
+                out, labels))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+
     return step
 
 
@@ -336,10 +357,11 @@ def mmdla_step(model, mode: str, compile: bool, data: dict):
         def step():
             with torch.no_grad():
                 return model.test_step(data)
+
         return step
     model.train()
-    optim_wrapper = OptimWrapper(torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9))
+    optim_wrapper = OptimWrapper(
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9))
     return lambda: model.train_step(data, optim_wrapper)
 
 
@@ -403,25 +425,37 @@ def against_official(args) -> dict:
         runs = {impl: [] for impl in IMPLEMENTATIONS}
         for _ in range(args.rounds):
             for impl in IMPLEMENTATIONS:
-                out = subprocess.run(
-                    [sys.executable, osp.abspath(__file__), '--official', repo, '--worker',
-                     case, impl, '--warmup', str(args.warmup), '--repeats',
-                     str(args.repeats)], capture_output=True, text=True)
+                out = subprocess.run([
+                    sys.executable,
+                    osp.abspath(__file__), '--official', repo, '--worker', case, impl, '--warmup',
+                    str(args.warmup), '--repeats',
+                    str(args.repeats)
+                ],
+                                     capture_output=True,
+                                     text=True)
                 if out.returncode:
                     raise RuntimeError(f'{case} / {impl} failed:\n{out.stderr[-3000:]}')
                 runs[impl].append(json.loads(out.stdout.strip().splitlines()[-1]))
-        median = {impl: statistics.median(t for r in rs for t in r['times'])
-                  for impl, rs in runs.items()}
+        median = {
+            impl: statistics.median(t for r in rs for t in r['times'])
+            for impl, rs in runs.items()
+        }
         peak = {impl: statistics.median(r['peak'] for r in rs) for impl, rs in runs.items()}
         diff = output_difference(case, repo)
         ratio = median['mmdla'] / median['official']
         ratio_tuned = median['mmdla'] / median['official+allocator']
         memory = peak['mmdla'] / max(peak['official'], 1)
         memory_tuned = peak['mmdla'] / max(peak['official+allocator'], 1)
-        report[case] = dict(median=median, peak=peak, ratio=ratio, ratio_tuned=ratio_tuned,
-                            memory=memory, memory_tuned=memory_tuned, diff=diff)
-        what = (f'{config} {mode}, batch {batch}, {shape[0]}x{shape[1]}'
-                + (', --compile' if compile else ''))
+        report[case] = dict(
+            median=median,
+            peak=peak,
+            ratio=ratio,
+            ratio_tuned=ratio_tuned,
+            memory=memory,
+            memory_tuned=memory_tuned,
+            diff=diff)
+        what = (f'{config} {mode}, batch {batch}, {shape[0]}x{shape[1]}' +
+                (', --compile' if compile else ''))
         print(f'\n{case}: {what} (same weights: max relative output difference {diff:.1e})')
         for impl in IMPLEMENTATIONS:
             print(f'  {impl:<20} median {median[impl] * 1e3:9.1f} ms   peak memory '
@@ -441,25 +475,46 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--mode', choices=['both', 'infer', 'train'], default='both')
-    parser.add_argument('--no-optimize', action='store_true',
-                        help='inference: the plain model instead of init_model\'s path')
+    parser.add_argument(
+        '--no-optimize',
+        action='store_true',
+        help='inference: the plain model instead of init_model\'s path')
     parser.add_argument('--compile', action='store_true', help='inference: torch.compile')
-    parser.add_argument('--compare-timm', action='store_true',
-                        help='also run timm\'s DLA with the same weights, interleaved, and '
-                             'print the mmdla / timm ratios')
-    parser.add_argument('--memory-repeats', type=int, default=3,
-                        help='with --compare-timm on CPU: processes per peak-memory figure')
-    parser.add_argument('--timm-channels-last', action='store_true',
-                        help='with --compare-timm: run timm in channels_last as well')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. model.backbone.with_cp=True')
-    parser.add_argument('--official', metavar='DLA_CHECKOUT',
-                        help='a checkout of github.com/ucbdrive/dla: measure the targets '
-                             'against the official code')
-    parser.add_argument('--cases', nargs='+', choices=list(CASES), default=list(CASES),
-                        help='with --official: which cases')
-    parser.add_argument('--rounds', type=int, default=2,
-                        help='with --official: alternating processes per implementation')
+    parser.add_argument(
+        '--compare-timm',
+        action='store_true',
+        help='also run timm\'s DLA with the same weights, interleaved, and '
+        'print the mmdla / timm ratios')
+    parser.add_argument(
+        '--memory-repeats',
+        type=int,
+        default=3,
+        help='with --compare-timm on CPU: processes per peak-memory figure')
+    parser.add_argument(
+        '--timm-channels-last',
+        action='store_true',
+        help='with --compare-timm: run timm in channels_last as well')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.backbone.with_cp=True')
+    parser.add_argument(
+        '--official',
+        metavar='DLA_CHECKOUT',
+        help='a checkout of github.com/ucbdrive/dla: measure the targets '
+        'against the official code')
+    parser.add_argument(
+        '--cases',
+        nargs='+',
+        choices=list(CASES),
+        default=list(CASES),
+        help='with --official: which cases')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=2,
+        help='with --official: alternating processes per implementation')
     parser.add_argument('--only', choices=['mmdla', 'timm'], help=argparse.SUPPRESS)
     parser.add_argument('--worker', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -474,8 +529,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker:  # internal: one measurement of --official, in this fresh process
         case, implementation = args.worker
-        print(json.dumps(run_case(case, implementation, args.official, args.warmup,
-                                  args.repeats)))
+        print(json.dumps(run_case(case, implementation, args.official, args.warmup, args.repeats)))
         return None
     if args.official:
         if '--warmup' not in argv:
@@ -494,8 +548,10 @@ def main(argv=None):
     optimize = not args.no_optimize
 
     def steps_of(models, mode):
-        return {name: make_step(model, mode, optimize and name == 'mmdla', args.compile)
-                for name, model in models.items()}
+        return {
+            name: make_step(model, mode, optimize and name == 'mmdla', args.compile)
+            for name, model in models.items()
+        }
 
     if args.only:  # internal: peak memory of one model in this fresh process
         model = build_models(cfg, args, modes[0], device)[args.only]
@@ -505,28 +561,28 @@ def main(argv=None):
         return result
     print(f'{osp.basename(args.config)}: batch {args.batch}, input 3x{shape[0]}x{shape[1]}, '
           f'{device}, {torch.get_num_threads()} threads, warm-up {args.warmup}, '
-          f'repeats {args.repeats}, mmdla inference: '
-          + ('plain model' if args.no_optimize else 'init_model path')
-          + (' + torch.compile' if args.compile else '')
-          + (f', timm channels_last={args.timm_channels_last}' if args.compare_timm else ''))
+          f'repeats {args.repeats}, mmdla inference: ' +
+          ('plain model' if args.no_optimize else 'init_model path') +
+          (' + torch.compile' if args.compile else '') +
+          (f', timm channels_last={args.timm_channels_last}' if args.compare_timm else ''))
     results = {}
     for mode in modes:
         models = build_models(cfg, args, mode, device)
         if args.compare_timm:
             with torch.no_grad():
-                diff = (models['mmdla'].eval()(x, mode='tensor')
-                        - models['timm'].eval()(x)).abs().max().item()
+                diff = (models['mmdla'].eval()(x, mode='tensor') -
+                        models['timm'].eval()(x)).abs().max().item()
             print(f'{mode}: same weights, max |logit difference| {diff:.2e}')
         result = time_steps(steps_of(models, mode), x, args.warmup, args.repeats, device)
         if args.compare_timm and device.type == 'cpu':
             for name in result:
-                result[name]['peak'] = peak_in_subprocess(argv, name, mode,
-                                                          args.memory_repeats)
+                result[name]['peak'] = peak_in_subprocess(argv, name, mode, args.memory_repeats)
         for name, res in result.items():
             print(summarise(f'{mode} {name}', res, args.batch))
         if args.compare_timm:
-            ratio = (statistics.median(result['mmdla']['times'])
-                     / statistics.median(result['timm']['times']))
+            ratio = (
+                statistics.median(result['mmdla']['times']) /
+                statistics.median(result['timm']['times']))
             memory = result['mmdla']['peak'] / max(result['timm']['peak'], 1)
             print(f'{mode} mmdla / timm: time {ratio:.3f}, peak memory {memory:.3f}')
             result['ratio'] = dict(time=ratio, memory=memory)

@@ -20,17 +20,18 @@ import os
 import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
+from mmdla.cli import exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.engine.checks import check_data
-from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.errors import ConfigInputError
+from mmdla.libraries import Library, library_of
 from mmdla.utils import build_in_scope
 
-#: the visualizer each library draws its samples with
-VISUALIZERS = {'mmseg': 'SegLocalVisualizer', 'mmpretrain': 'UniversalVisualizer',
-               'mmdet': 'DetLocalVisualizer'}
 SEG_OPACITY = 0.5  # mmseg's 0.8 hides the augmented image
 CLS_MIN_SIZE = 224  # small classification images are enlarged so the label is readable
 _count = itertools.count()
@@ -40,38 +41,51 @@ def can_show() -> bool:
     """Whether matplotlib (the visualizers' window) has an interactive backend: without a
     display it falls back to 'agg', where MMEngine's show would wait for a key forever."""
     import matplotlib.pyplot as plt
-    return plt.get_backend().lower() not in ('agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg',
-                                             'template')
+    return plt.get_backend().lower() not in ('agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg', 'template')
 
 
-def build_visualizer(scope: str, dataset_meta: dict):
+def build_visualizer(library: Library, dataset_meta: dict):
     """A fresh visualizer of the library (no storage backends: files are written here)."""
-    registry = importlib.import_module(f'{scope}.registry').VISUALIZERS
-    kwargs = dict(alpha=SEG_OPACITY) if scope == 'mmseg' else {}
-    with DefaultScope.overwrite_default_scope(scope):
-        visualizer = registry.get(VISUALIZERS[scope]).get_instance(
+    registry = importlib.import_module(library.registry).VISUALIZERS
+    kwargs = dict(alpha=SEG_OPACITY) if library.task == 'segmentation' else {}
+    with DefaultScope.overwrite_default_scope(library.scope):
+        visualizer = registry.get(library.visualizer).get_instance(
             f'browse_dataset_{os.getpid()}_{next(_count)}', **kwargs)
     visualizer.dataset_meta = dataset_meta
     return visualizer
 
 
-def draw(visualizer, scope: str, name: str, image, data_sample, out_file, show: bool,
+def draw(visualizer, task: str, name: str, image, data_sample, out_file, show: bool,
          wait_time: float) -> None:
     """Draw one sample's ground truth on ``image`` (RGB uint8, H x W x 3)."""
-    if scope == 'mmpretrain':
+    if task == 'classification':
         short = min(image.shape[:2])
-        visualizer.visualize_cls(image, data_sample, draw_gt=True, draw_pred=False,
-                                 resize=CLS_MIN_SIZE if short < CLS_MIN_SIZE else None,
-                                 show=show, wait_time=wait_time, out_file=out_file, name=name)
+        visualizer.visualize_cls(
+            image,
+            data_sample,
+            draw_gt=True,
+            draw_pred=False,
+            resize=CLS_MIN_SIZE if short < CLS_MIN_SIZE else None,
+            show=show,
+            wait_time=wait_time,
+            out_file=out_file,
+            name=name)
         return
-    if scope == 'mmdet':  # mmdet's own browse_dataset: box structures -> tensors
+    if task == 'detection':  # mmdet's own browse_dataset: box structures -> tensors
         from mmdet.structures.bbox import BaseBoxes
         instances = data_sample.gt_instances
         if isinstance(instances.get('bboxes'), BaseBoxes):
             instances.bboxes = instances.bboxes.tensor
         data_sample.gt_instances = instances
-    visualizer.add_datasample(name, image, data_sample, draw_gt=True, draw_pred=False,
-                              show=show, wait_time=wait_time, out_file=out_file)
+    visualizer.add_datasample(
+        name,
+        image,
+        data_sample,
+        draw_gt=True,
+        draw_pred=False,
+        show=show,
+        wait_time=wait_time,
+        out_file=out_file)
 
 
 def parse_args(argv=None):
@@ -80,11 +94,14 @@ def parse_args(argv=None):
     parser.add_argument('--output-dir', help='directory for the drawn PNGs')
     parser.add_argument('--not-show', action='store_true', help='do not open a window')
     parser.add_argument('--max', type=int, help='draw only the first N samples')
-    parser.add_argument('--show-interval', type=float, default=2,
-                        help='seconds per image in the window')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. '
-                             'train_dataloader.dataset.data_root=DIR')
+    parser.add_argument(
+        '--show-interval', type=float, default=2, help='seconds per image in the window')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. '
+        'train_dataloader.dataset.data_root=DIR')
     return parser.parse_args(argv)
 
 
@@ -106,10 +123,11 @@ def main(argv=None):
         print('no display: writing the PNGs only (add --not-show to skip this check)')
         show = False
     cfg = load_config(args.config, args.cfg_options)
-    scope = cfg.default_scope
+    library = library_of(cfg)
+    scope = library.scope
     check_data(cfg, ['train_dataloader'])  # missing data: one line naming the key and fix
     dataset = build_in_scope(cfg.train_dataloader.dataset, scope, 'DATASETS')
-    visualizer = build_visualizer(scope, dataset.metainfo)
+    visualizer = build_visualizer(library, dataset.metainfo)
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
     count = len(dataset) if args.max is None else min(args.max, len(dataset))
@@ -120,9 +138,9 @@ def main(argv=None):
             image = item['inputs'].permute(1, 2, 0).numpy()[..., ::-1].copy()  # BGR -> RGB
             data_sample = item['data_samples'].numpy()
             stem = osp.splitext(osp.basename(data_sample.img_path))[0]
-            out_file = (osp.join(args.output_dir, f'{i:04d}_{stem}.png')
-                        if args.output_dir else None)
-            draw(visualizer, scope, stem, image, data_sample, out_file, show,
+            out_file = (
+                osp.join(args.output_dir, f'{i:04d}_{stem}.png') if args.output_dir else None)
+            draw(visualizer, library.task, stem, image, data_sample, out_file, show,
                  args.show_interval)
             drawn.append(dict(file=out_file, image=image, data_sample=data_sample))
     where = f' into {args.output_dir}' if args.output_dir else ''

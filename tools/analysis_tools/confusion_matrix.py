@@ -30,16 +30,22 @@ import os.path as osp
 from typing import Iterator, List, Tuple
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 import numpy as np
 from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
-from mmdla.engine import check_config_inputs, check_image_output, load_config
-from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
+from mmdla.cli import check_image_output, exit_on_input_error
+from mmdla.engine import check_config_inputs, load_config
+from mmdla.errors import ConfigInputError, DataError
+from mmdla.libraries import library_of
 from mmdla.utils import build_in_scope
+from mmdla.utils.allocator import tune_cpu_allocator
 
-SEG, CLS = 'mmseg', 'mmpretrain'
+#: the tasks this tool draws (detection has mmdet's box-matching confusion matrix)
+TASKS = ('segmentation', 'classification')
 ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadSegAnnotations')
 
 
@@ -58,9 +64,9 @@ def _array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def record_pair(record, scope: str) -> Tuple[np.ndarray, np.ndarray]:
+def record_pair(record, segmentation: bool) -> Tuple[np.ndarray, np.ndarray]:
     """(ground truth, prediction) label arrays of one prediction record or data sample."""
-    if scope == SEG:
+    if segmentation:
         gt, pred = _get(record, 'gt_sem_seg'), _get(record, 'pred_sem_seg')
         if gt is None or pred is None:
             raise DataError('a prediction record has no gt_sem_seg / pred_sem_seg: give the '
@@ -97,8 +103,7 @@ def _innermost(dataset_cfg) -> dict:
 
 def build_dataset(cfg, scope: str, pipeline: list):
     """The config's test dataset with ``pipeline`` (class names, ground truth)."""
-    return build_in_scope(_with_pipeline(cfg.test_dataloader.dataset, pipeline), scope,
-                          'DATASETS')
+    return build_in_scope(_with_pipeline(cfg.test_dataloader.dataset, pipeline), scope, 'DATASETS')
 
 
 def annotation_pipeline(cfg) -> list:
@@ -112,8 +117,7 @@ def annotation_pipeline(cfg) -> list:
                            f'({" / ".join(ANNOTATION_LOADERS)}): no ground truth to compare')
 
 
-def pairs_from_label_maps(dataset, pred_dir: str) -> Iterator[Tuple[np.ndarray, np.ndarray,
-                                                                     str]]:
+def pairs_from_label_maps(dataset, pred_dir: str) -> Iterator[Tuple[np.ndarray, np.ndarray, str]]:
     """(gt, prediction, prediction file) per test image, flattened label arrays;
     ``pred_dir/<image name>.png`` holds the prediction (+1 when the dataset reduces the zero
     label, as IoUMetric writes it)."""
@@ -151,6 +155,7 @@ def records_from_checkpoint(cfg, checkpoint: str) -> Iterator:
     from mmengine.runner import Runner
 
     from mmdla.apis import init_model
+    tune_cpu_allocator()
     model = init_model(cfg, checkpoint)
     scope = cfg.default_scope
     with DefaultScope.overwrite_default_scope(scope):
@@ -175,8 +180,8 @@ def confusion_counts(pairs, num_classes: int, ignore_index: int) -> np.ndarray:
                 raise DataError(f'{what} label {int(bad[0])}{where} is outside '
                                 f'0..{num_classes - 1} (ignore: {ignore_index}): predictions '
                                 "of another config's classes?")
-        counts += np.bincount(num_classes * gt + pred,
-                              minlength=num_classes ** 2).reshape(num_classes, num_classes)
+        counts += np.bincount(
+            num_classes * gt + pred, minlength=num_classes**2).reshape(num_classes, num_classes)
     return counts
 
 
@@ -218,8 +223,14 @@ def plot(percent: np.ndarray, classes: List[str], out: str, title: str, cmap: st
             for j in range(n):
                 v = percent[i, j]
                 if np.isfinite(v) and v >= 0.05:
-                    ax.text(j, i, f'{v:.1f}', ha='center', va='center', fontsize=size,
-                            color='white' if v > 60 else 'black')
+                    ax.text(
+                        j,
+                        i,
+                        f'{v:.1f}',
+                        ha='center',
+                        va='center',
+                        fontsize=size,
+                        color='white' if v > 60 else 'black')
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
@@ -230,25 +241,34 @@ def format_counts(counts: np.ndarray, classes: List[str], indices) -> str:
     width = max(len(str(counts.max())), len(str(max(indices))), 3) + 1
     label = max(len(f'{i} {c}') for i, c in zip(indices, classes)) + 1
     head = ' ' * label + ''.join(f'{i:>{width}}' for i in indices)
-    rows = [f'{f"{i} {c}":<{label}}' + ''.join(f'{int(v):>{width}}' for v in row)
-            for i, c, row in zip(indices, classes, counts)]
+    rows = [
+        f'{f"{i} {c}":<{label}}' + ''.join(f'{int(v):>{width}}' for v in row)
+        for i, c, row in zip(indices, classes, counts)
+    ]
     return '\n'.join([head] + rows)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Confusion matrix of a model\'s predictions')
     parser.add_argument('config', help='the segmentation / classification config tested')
-    parser.add_argument('predictions', help='label-map directory or predictions .pkl of '
-                                            'tools/test.py --out, or a checkpoint to run')
-    parser.add_argument('--out', required=True,
-                        help='output PNG (the raw counts go to the same name with .npy)')
-    parser.add_argument('--only-present', action='store_true',
-                        help='drop classes absent from both ground truth and predictions')
+    parser.add_argument(
+        'predictions',
+        help='label-map directory or predictions .pkl of '
+        'tools/test.py --out, or a checkpoint to run')
+    parser.add_argument(
+        '--out', required=True, help='output PNG (the raw counts go to the same name with .npy)')
+    parser.add_argument(
+        '--only-present',
+        action='store_true',
+        help='drop classes absent from both ground truth and predictions')
     parser.add_argument('--cmap', default='Blues', help='matplotlib colour map')
     parser.add_argument('--title', default='Normalised confusion matrix')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. test_dataloader.dataset.'
-                             'data_root=DIR')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_dataloader.dataset.'
+        'data_root=DIR')
     return parser.parse_args(argv)
 
 
@@ -257,21 +277,22 @@ def main(argv=None):
     """Returns dict(counts, classes, percent (shown classes), shown, accuracy[, mIoU])."""
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    scope = cfg.default_scope
-    if scope not in (SEG, CLS):
-        raise ConfigInputError(f'{args.config} is a {scope} config: confusion_matrix.py is for '
-                               'segmentation (mmseg) and classification (mmpretrain) configs')
+    library = library_of(cfg)
+    scope, segmentation = library.scope, library.task == 'segmentation'
+    if library.task not in TASKS:
+        raise ConfigInputError(f'{args.config} is a {library.task} config: confusion_matrix.py '
+                               'is for segmentation and classification configs')
     check_image_output(args.out, 'cm.png')
     if not osp.exists(args.predictions):
         raise ConfigInputError(f"predictions '{args.predictions}' do not exist: give the "
                                '--out of tools/test.py (or a checkpoint)')
     check_config_inputs(cfg, 'test')  # test data exists, classes fit the model
-    dataset = build_dataset(cfg, scope, annotation_pipeline(cfg) if scope == SEG else [])
+    dataset = build_dataset(cfg, scope, annotation_pipeline(cfg) if segmentation else [])
     classes = list(dataset.metainfo['classes'])
-    ignore_index = getattr(dataset, 'ignore_index', 255) if scope == SEG else -1
+    ignore_index = getattr(dataset, 'ignore_index', 255) if segmentation else -1
 
     if osp.isdir(args.predictions):
-        if scope != SEG:
+        if not segmentation:
             raise ConfigInputError(f"'{args.predictions}' is a directory; classification "
                                    'predictions are a pickle file: tools/test.py CONFIG CKPT '
                                    '--out preds.pkl')
@@ -286,9 +307,10 @@ def main(argv=None):
                             '--out') from None
         if not isinstance(records, list) or not records:
             raise DataError(f"'{args.predictions}' holds no list of prediction records")
-        pairs = (record_pair(r, scope) for r in records)
+        pairs = (record_pair(r, segmentation) for r in records)
     else:
-        pairs = (record_pair(r, scope) for r in records_from_checkpoint(cfg, args.predictions))
+        records = records_from_checkpoint(cfg, args.predictions)
+        pairs = (record_pair(r, segmentation) for r in records)
     counts = confusion_counts(pairs, len(classes), ignore_index)
     if counts.sum() == 0:
         raise DataError('no ground truth to count (every label is ignore_index?)')
@@ -303,12 +325,16 @@ def main(argv=None):
     raw = osp.splitext(args.out)[0] + '.npy'
     np.save(raw, counts)
 
-    result = dict(counts=counts, classes=classes, percent=percent, shown=names,
-                  accuracy=100.0 * np.trace(counts) / counts.sum())
+    result = dict(
+        counts=counts,
+        classes=classes,
+        percent=percent,
+        shown=names,
+        accuracy=100.0 * np.trace(counts) / counts.sum())
     print('raw counts (rows: ground truth, columns: prediction):')
     print(format_counts(counts[np.ix_(shown, shown)], names, shown))
     summary = f'accuracy {result["accuracy"]:.2f}'
-    if scope == SEG:
+    if segmentation:
         result['mIoU'] = mean_iou(counts)
         summary = f'pixel accuracy {result["accuracy"]:.2f}, mIoU {result["mIoU"]:.2f}'
     print(f'{summary}; saved {args.out} and {raw} ({len(classes)}x{len(classes)} counts, '

@@ -3,7 +3,8 @@
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
 
-Default shape: 224x224 for classification configs, 1024x2048 for segmentation configs.
+Default shape: the task's complexity size of mmdla.libraries (224x224 classification,
+1024x2048 segmentation, 512x512 detection).
 MACs count convolutions (incl. transposed) and linear layers, as GMACs tables do; the
 model is built without loading checkpoints (SyncBN counted as BN).
 """
@@ -11,8 +12,10 @@ import argparse
 import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
+from mmdla.cli import exit_on_input_error
 from mmdla.engine import load_config
-from mmdla.errors import exit_on_input_error
 from mmdla.utils import config_complexity
 
 

@@ -56,23 +56,21 @@ DET_CONFIGS = (('configs/centernet_dla34_coco.py', '1x', 'ctdet_coco_dla_1x.pth'
 
 def detection_rows():
     """(schedule, config, params, GMACs@512x512, released file) of the CenterNet configs;
-    MACs with the neck's deformable convs counted as the plain 3x3 convs they generalise
-    (the offset convs and the bilinear sampling are not counted)."""
-    from mmengine.config import Config
+    the neck's deformable convs count as the dense 3x3 convs they generalise plus their
+    offset / mask convs (:func:`mmdla.utils.model_complexity`)."""
     rows = []
     for config, schedule, released in DET_CONFIGS:
-        params = config_complexity(osp.join(ROOT, config), (512, 512))['params']
-        cfg = Config.fromfile(osp.join(ROOT, config))
-        cfg.model.neck.use_dcn = False
-        cost = config_complexity(cfg, (512, 512))
-        rows.append((schedule, config, params, round(cost['macs'] / 1e9, 1), released))
+        cost = config_complexity(osp.join(ROOT, config))
+        rows.append((schedule, config, cost['params'], round(cost['macs'] / 1e9, 1), released))
     return rows
 
 
 def detection_table(rows) -> str:
-    lines = ['| model | schedule | params | GMACs @512 | COCO val AP: no aug / flip / '
-             'multi-scale (CenterNet\'s weights*) | config | weights | convert |',
-             '|---|---|---|---|---|---|---|---|']
+    lines = [
+        '| model | schedule | params | GMACs @512 | COCO val AP: no aug / flip / '
+        'multi-scale (CenterNet\'s weights*) | config | weights | convert |',
+        '|---|---|---|---|---|---|---|---|'
+    ]
     for schedule, config, params, gmacs, released in rows:
         ap = getattr(reference.CENTERNET, f'ap_{schedule}')
         lines.append(f'| CenterNet DLA-34 (DCN) | {schedule} | {params:,} | {gmacs:.1f} | '
@@ -120,27 +118,29 @@ def convert_command(arch: str) -> str:
 
 
 def classification_table(rows) -> str:
-    lines = ['| arch | params | GMACs @224 | top-1 (released weights*) | config | weights | '
-             'convert (after `hf download`, below) |', '|---|---|---|---|---|---|---|']
+    lines = [
+        '| arch | params | GMACs @224 | top-1 (released weights*) | config | weights | '
+        'convert (after `hf download`, below) |', '|---|---|---|---|---|---|---|'
+    ]
     for arch, config, params, gmacs in rows:
-        lines.append(
-            f'| {arch} | {params:,} | {gmacs:.3f} | {reference.IMAGENET[arch].top1:.2f} | '
-            f'[config]({config}) | [timm]({TIMM_HUB.format(arch=arch)}), '
-            f'[mmdla]({release_url(f"{arch}_imagenet")}) | `{convert_command(arch)}` |')
+        lines.append(f'| {arch} | {params:,} | {gmacs:.3f} | {reference.IMAGENET[arch].top1:.2f} | '
+                     f'[config]({config}) | [timm]({TIMM_HUB.format(arch=arch)}), '
+                     f'[mmdla]({release_url(f"{arch}_imagenet")}) | `{convert_command(arch)}` |')
     return '\n'.join(lines)
 
 
 def weights_table() -> str:
     """Where each arch's ImageNet weights can be had today (timm's hub; the official host
     is offline) and CenterNet's detection weights (for the README's weights section)."""
-    lines = ['| arch | timm hub repository (files) | official file (dl.yf.io, offline) | '
-             'mmdla config |', '|---|---|---|---|']
+    lines = [
+        '| arch | timm hub repository (files) | official file (dl.yf.io, offline) | '
+        'mmdla config |', '|---|---|---|---|'
+    ]
     for arch in DLA.all_arch_settings():
-        official = (f'`{released_file(arch)}`' if arch in reference.IMAGENET
-                    else '- (timm only)')
+        official = (f'`{released_file(arch)}`' if arch in reference.IMAGENET else '- (timm only)')
         config = f'configs/{arch}_imagenet.py'
-        config = (f'[config]({config})' if osp.isfile(osp.join(ROOT, config))
-                  else '- (backbone: `DLA(arch=...)`)')
+        config = (f'[config]({config})'
+                  if osp.isfile(osp.join(ROOT, config)) else '- (backbone: `DLA(arch=...)`)')
         lines.append(f'| {arch} | [{timm_repo(arch)}]({TIMM_HUB.format(arch=arch)}) '
                      f'(`{TIMM_FILE}`, `pytorch_model.bin`) | {official} | {config} |')
     for config, schedule, released in DET_CONFIGS:
@@ -150,8 +150,10 @@ def weights_table() -> str:
 
 
 def segmentation_table(rows) -> str:
-    lines = ['| model | params (19 classes) | GMACs @1024x2048 | config | backbone weights |',
-             '|---|---|---|---|---|']
+    lines = [
+        '| model | params (19 classes) | GMACs @1024x2048 | config | backbone weights |',
+        '|---|---|---|---|---|'
+    ]
     for arch, config, params, gmacs in rows:
         lines.append(f'| {arch} + DLA-Up | {params:,} | {gmacs:.1f} | [config]({config}) | '
                      f'`checkpoints/{arch}_imagenet.pth` (converted, see left) |')
@@ -160,15 +162,18 @@ def segmentation_table(rows) -> str:
 
 def collection(name: str, data: str, architecture: str, title: str, url: str) -> list:
     """The header of a mim metafile: one collection, then ``Models:``."""
-    return ['Collections:', f'  - Name: {name}', '    Metadata:', f'      Training Data: {data}',
-            f'      Architecture: [{architecture}]', '    Paper:', f'      Title: {title}',
-            f'      URL: {url}', 'Models:']
+    return [
+        'Collections:', f'  - Name: {name}', '    Metadata:', f'      Training Data: {data}',
+        f'      Architecture: [{architecture}]', '    Paper:', f'      Title: {title}',
+        f'      URL: {url}', 'Models:'
+    ]
 
 
 def model_entry(name: str, in_collection: str, gmacs: float, params: int) -> list:
-    return [f'  - Name: {name}', f'    In Collection: {in_collection}', '    Metadata:',
-            f'      FLOPs: {int(round(gmacs * 1e9))}', f'      Parameters: {params}',
-            '    Results:']
+    return [
+        f'  - Name: {name}', f'    In Collection: {in_collection}', '    Metadata:',
+        f'      FLOPs: {int(round(gmacs * 1e9))}', f'      Parameters: {params}', '    Results:'
+    ]
 
 
 DLA_PAPER = ('Deep Layer Aggregation', 'https://arxiv.org/abs/1707.06484')
@@ -185,25 +190,28 @@ def metafile(task: str, rows) -> str:
                 f'    Config: {config}', f'    Weights: {release_url(f"{arch}_imagenet")}',
                 '    Converted From:',
                 f'      Weights: {TIMM_HUB.format(arch=arch)}/resolve/main/{TIMM_FILE}',
-                '      Code: https://github.com/ucbdrive/dla']
+                '      Code: https://github.com/ucbdrive/dla'
+            ]
     elif task == 'detection':
         lines = collection('CenterNet-DLA', 'COCO', 'Deep Layer Aggregation, CenterNet, DCNv2',
                            'Objects as Points', 'https://arxiv.org/abs/1904.07850')
         for schedule, config, params, gmacs, released in rows:
             ap = getattr(reference.CENTERNET, f'ap_{schedule}')
-            lines += model_entry(f'centernet_dla34_coco_{schedule}', 'CenterNet-DLA', gmacs,
-                                 params) + [
-                '      - Task: Object Detection', '        Dataset: COCO', '        Metrics:',
-                f'          box AP: {ap[0]}', f'    Config: {config}',
-                f'    Weights: {release_url(f"centernet_dla34_coco_{schedule}")}',
-                '    Converted From:', f'      Weights: {CENTERNET_ZOO} ({released})',
-                '      Code: https://github.com/xingyizhou/CenterNet']
+            lines += model_entry(
+                f'centernet_dla34_coco_{schedule}', 'CenterNet-DLA', gmacs, params) + [
+                    '      - Task: Object Detection', '        Dataset: COCO', '        Metrics:',
+                    f'          box AP: {ap[0]}', f'    Config: {config}',
+                    f'    Weights: {release_url(f"centernet_dla34_coco_{schedule}")}',
+                    '    Converted From:', f'      Weights: {CENTERNET_ZOO} ({released})',
+                    '      Code: https://github.com/xingyizhou/CenterNet'
+                ]
     else:
         lines = collection('DLA-Up', 'Cityscapes', 'Deep Layer Aggregation, DLA-Up', *DLA_PAPER)
         for arch, config, params, gmacs in rows:
             lines += model_entry(f'{arch}up_cityscapes', 'DLA-Up', gmacs, params) + [
                 '      - Task: Semantic Segmentation', '        Dataset: Cityscapes',
-                '        Metrics: {}', f'    Config: {config}']
+                '        Metrics: {}', f'    Config: {config}'
+            ]
     return '\n'.join(lines) + '\n'
 
 
@@ -224,15 +232,19 @@ def _short(value):
 
 def reference_tables() -> dict:
     """The tables of docs/reference.md, from :mod:`mmdla.reference` alone."""
-    imagenet = ['| arch | official checkpoint params | clean classifier params | backbone params '
-                '| GMACs @224 | top-1 (released) | official file | timm hub |',
-                '|---|---|---|---|---|---|---|---|']
+    imagenet = [
+        '| arch | official checkpoint params | clean classifier params | backbone params '
+        '| GMACs @224 | top-1 (released) | official file | timm hub |',
+        '|---|---|---|---|---|---|---|---|'
+    ]
     for arch, f in reference.IMAGENET.items():
         imagenet.append(f'| {arch} | {f.official_params:,} | {f.params:,} | '
                         f'{f.backbone_params:,} | {f.gmacs:.3f} | {f.top1:.2f} | '
                         f'`{released_file(arch)}` | `{timm_repo(arch)}` |')
-    dla_up = ['| model | official DLASeg params (19) | clean params (19) | clean params (11) '
-              '| GMACs @1024x2048 (clean) | GMACs (official) |', '|---|---|---|---|---|---|']
+    dla_up = [
+        '| model | official DLASeg params (19) | clean params (19) | clean params (11) '
+        '| GMACs @1024x2048 (clean) | GMACs (official) |', '|---|---|---|---|---|---|'
+    ]
     for arch, f in reference.DLA_UP.items():
         official = '-' if f.official_gmacs is None else f'{f.official_gmacs:.1f}'
         dla_up.append(f'| {arch} + DLA-Up | {f.official_params:,} | {f.params_19:,} | '
@@ -242,14 +254,17 @@ def reference_tables() -> dict:
         settings = ', '.join(f'{k}={_short(v)}' for k, v in getattr(reference, name).items())
         recipes.append(f'| `{name}` | {settings} |')
     recipes.append(f'| `TTA_SCALES` | {reference.TTA_SCALES} |')
-    return {'imagenet': '\n'.join(imagenet), 'dla_up': '\n'.join(dla_up),
-            'recipes': '\n'.join(recipes)}
+    return {
+        'imagenet': '\n'.join(imagenet),
+        'dla_up': '\n'.join(dla_up),
+        'recipes': '\n'.join(recipes)
+    }
 
 
 def replace_marked(text: str, path: str, name: str, table: str) -> str:
     """``text`` with the part between the ``<!-- model-zoo:NAME -->`` markers replaced."""
-    pattern = re.compile(
-        rf'(<!-- model-zoo:{name} -->\n)(?:.*?\n)?(<!-- /model-zoo:{name} -->)', re.S)
+    pattern = re.compile(rf'(<!-- model-zoo:{name} -->\n)(?:.*?\n)?(<!-- /model-zoo:{name} -->)',
+                         re.S)
     if not pattern.search(text):
         raise SystemExit(f'{path} has no <!-- model-zoo:{name} --> markers')
     return pattern.sub(lambda m: m.group(1) + table + '\n' + m.group(2), text)
@@ -262,8 +277,7 @@ def generated_files():
     readme = open(readme_path).read()
     for name, table in [('classification', classification_table(cls_rows)),
                         ('segmentation', segmentation_table(seg_rows)),
-                        ('detection', detection_table(det_rows)),
-                        ('weights', weights_table())]:
+                        ('detection', detection_table(det_rows)), ('weights', weights_table())]:
         readme = replace_marked(readme, 'README.md', name, table)
     docs_path = osp.join(ROOT, 'docs', 'reference.md')
     docs = open(docs_path).read()
@@ -273,9 +287,8 @@ def generated_files():
         readme_path: readme,
         docs_path: docs,
         osp.join(ROOT, 'configs', 'metafile_classification.yml'):
-            metafile('classification', cls_rows),
-        osp.join(ROOT, 'configs', 'metafile_segmentation.yml'):
-            metafile('segmentation', seg_rows),
+        metafile('classification', cls_rows),
+        osp.join(ROOT, 'configs', 'metafile_segmentation.yml'): metafile('segmentation', seg_rows),
         osp.join(ROOT, 'configs', 'metafile_detection.yml'): metafile('detection', det_rows),
         osp.join(ROOT, 'model-index.yml'): MODEL_INDEX,
     }

@@ -18,6 +18,8 @@ import tempfile
 import time
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 import cv2
 import numpy as np
 import torch
@@ -25,8 +27,10 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 
 from mmdla.apis import optimize_for_inference
+from mmdla.cli import exit_on_input_error
 from mmdla.engine import build_tta_model, load_config
-from mmdla.errors import ConfigInputError, exit_on_input_error
+from mmdla.errors import ConfigInputError
+from mmdla.libraries import library_of
 from mmdla.utils import build_model_from_config
 from mmdla.utils.allocator import tune_cpu_allocator
 
@@ -49,6 +53,11 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=5)
     args = parser.parse_args(argv)
     cfg = load_config(args.config)
+    task = library_of(cfg).task
+    if task != 'segmentation':
+        raise ConfigInputError(f'{args.config} is a {task} config: tta_cost.py measures the '
+                               "segmentation multi-scale test (CenterNet's is tools/test.py "
+                               '--tta)')
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
         raise ConfigInputError(f'{args.config} has no tta_model / tta_pipeline (a DLA '
                                'segmentation config has both)')
@@ -58,22 +67,28 @@ def main(argv=None):
     with DefaultScope.overwrite_default_scope('mmseg'):
         with tempfile.TemporaryDirectory() as tmp:
             h, w = args.shape
-            cv2.imwrite(osp.join(tmp, 'img.png'),
-                        np.random.default_rng(0).integers(0, 255, (h, w, 3), np.uint8))
+            cv2.imwrite(
+                osp.join(tmp, 'img.png'),
+                np.random.default_rng(0).integers(0, 255, (h, w, 3), np.uint8))
             cv2.imwrite(osp.join(tmp, 'label.png'), np.full((h, w), 255, np.uint8))
-            data = Compose(cfg.tta_pipeline)(dict(
-                img_path=osp.join(tmp, 'img.png'), seg_map_path=osp.join(tmp, 'label.png'),
-                reduce_zero_label=False, seg_fields=[]))
+            data = Compose(cfg.tta_pipeline)(
+                dict(
+                    img_path=osp.join(tmp, 'img.png'),
+                    seg_map_path=osp.join(tmp, 'label.png'),
+                    reduce_zero_label=False,
+                    seg_fields=[]))
     batch = pseudo_collate([data])
-    views = [dict(inputs=inputs, data_samples=samples)
-             for inputs, samples in zip(batch['inputs'], batch['data_samples'])]
+    views = [
+        dict(inputs=inputs, data_samples=samples)
+        for inputs, samples in zip(batch['inputs'], batch['data_samples'])
+    ]
     with torch.no_grad():
         tta_time = median_time(lambda: tta.test_step(batch), args.repeats)
         single = [median_time(lambda v=v: segmentor.test_step(v), args.repeats) for v in views]
     sizes = ', '.join('x'.join(map(str, v['inputs'][0].shape[-2:])) for v in views)
     print(f'{osp.basename(args.config)}: image {h}x{w}, {len(views)} views ({sizes})')
-    print('single-scale test_step per view: ' + ', '.join(f'{t * 1e3:.1f}' for t in single)
-          + f' ms; sum {sum(single) * 1e3:.1f} ms')
+    print('single-scale test_step per view: ' + ', '.join(f'{t * 1e3:.1f}' for t in single) +
+          f' ms; sum {sum(single) * 1e3:.1f} ms')
     print(f'TTA test_step: {tta_time * 1e3:.1f} ms; ratio to the sum: '
           f'{tta_time / sum(single):.3f}')
     return dict(tta=tta_time, single=single, ratio=tta_time / sum(single))

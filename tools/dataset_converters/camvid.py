@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 from mmengine.utils import track_progress
 
-from mmdla.errors import DataError, exit_on_input_error
+from mmdla.cli import exit_on_input_error
+from mmdla.errors import DataError
 
 SPLITS = ('train', 'val', 'test')
 VOID = 11
@@ -35,11 +36,11 @@ def convert_label(path: str) -> np.ndarray:
         raise DataError(f'cannot read label image {path} (corrupt or not an image)')
     if label.ndim != 2:
         raise DataError(f'{path}: label images must have one channel, got shape '
-                              f'{label.shape}')
+                        f'{label.shape}')
     bad = np.setdiff1d(np.unique(label), np.r_[np.arange(VOID + 1), 255])
     if bad.size:
         raise DataError(f'{path}: label value {int(bad[0])} is not a CamVid class '
-                              f'(0..10) or void ({VOID})')
+                        f'(0..10) or void ({VOID})')
     out = label.astype(np.uint8)
     out[out == VOID] = 255
     return out
@@ -66,20 +67,22 @@ def convert(src: str, out: str, link: bool = False) -> dict:
         for d in (img_src, ann_src):
             if not osp.isdir(d):
                 raise DataError(f"'{d}' not found: SRC must hold train/, trainannot/, "
-                                      'val/, valannot/, test/ and testannot/')
+                                'val/, valannot/, test/ and testannot/')
         names = sorted(f for f in os.listdir(img_src) if f.lower().endswith('.png'))
         if not names:
             raise DataError(f"'{img_src}' has no .png images")
         missing = [n for n in names if not osp.isfile(osp.join(ann_src, n))]
         if missing:
             raise DataError(f'{len(missing)} image(s) of {split} have no label in '
-                                  f'{ann_src}, e.g. {missing[0]}')
+                            f'{ann_src}, e.g. {missing[0]}')
         img_out, ann_out = osp.join(out, 'img_dir', split), osp.join(out, 'ann_dir', split)
         os.makedirs(img_out, exist_ok=True)
         os.makedirs(ann_out, exist_ok=True)
         print(f'camvid: {split} ({len(names)} images)')
-        track_progress(partial(convert_pair, dirs=(img_src, ann_src, img_out, ann_out),
-                               link=link), names, file=sys.stdout)
+        track_progress(
+            partial(convert_pair, dirs=(img_src, ann_src, img_out, ann_out), link=link),
+            names,
+            file=sys.stdout)
         counts[split] = len(names)
     return counts
 
@@ -92,8 +95,8 @@ def main(argv=None):
     parser.add_argument('--link', action='store_true', help='symlink images, do not copy')
     args = parser.parse_args(argv)
     counts = convert(args.src, args.out_dir, args.link)
-    print('camvid: ' + ', '.join(f'{n} {s}' for s, n in counts.items())
-          + f' images -> {args.out_dir}')
+    print('camvid: ' + ', '.join(f'{n} {s}'
+                                 for s, n in counts.items()) + f' images -> {args.out_dir}')
     return 0
 
 

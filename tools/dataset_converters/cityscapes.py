@@ -18,7 +18,8 @@ import sys
 
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmdla.errors import ConfigInputError, DataError, exit_on_input_error
+from mmdla.cli import exit_on_input_error
+from mmdla.errors import ConfigInputError, DataError, MissingPackageError
 
 
 def _convert(json_file):
@@ -63,10 +64,9 @@ def main(argv=None):
         raise ConfigInputError(f"'{gt_dir}' not found (expected CITYSCAPES_ROOT/gtFine and "
                                'leftImg8bit from the Cityscapes download)')
     if importlib.util.find_spec('cityscapesscripts') is None:
-        raise ConfigInputError('the conversion needs cityscapesscripts: '
-                               'pip install cityscapesscripts')
-    files = sorted(glob.glob(osp.join(gt_dir, '**', '*_gtFine_polygons.json'),
-                             recursive=True))
+        raise MissingPackageError('the conversion needs cityscapesscripts: '
+                                  'pip install cityscapesscripts')
+    files = sorted(glob.glob(osp.join(gt_dir, '**', '*_gtFine_polygons.json'), recursive=True))
     if not files:
         raise ConfigInputError(f"no *_gtFine_polygons.json under '{gt_dir}': download "
                                'gtFine_trainvaltest.zip and unpack it there')

@@ -42,8 +42,9 @@ import cv2
 import numpy as np
 
 # Cityscapes trainIds used by the toy scenes
-ROAD, SIDEWALK, BUILDING, POLE, LIGHT, SIGN, VEGETATION, TERRAIN, SKY, PERSON, CAR = (
-    0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 13)
+ROAD, SIDEWALK, BUILDING, POLE, LIGHT, SIGN, VEGETATION, TERRAIN, SKY, PERSON, CAR = (0, 1, 2, 5, 6,
+                                                                                      7, 8, 9, 10,
+                                                                                      11, 13)
 IGNORE = 255
 
 
@@ -114,14 +115,14 @@ def draw_scene(rng, height, width):
         bw = int(rng.integers(w // 10, w // 4))
         top = int(rng.integers(int(h * 0.05), max(int(h * 0.06), horizon - h // 10)))
         rect = s.mask(lambda c: cv2.rectangle(c, (x, top), (x + bw, base), 1, -1))
-        wall = _jitter(rng, (rng.integers(60, 170),) * 3, 40)
+        wall = _jitter(rng, (rng.integers(60, 170), ) * 3, 40)
         s.paint(rect, BUILDING, wall, 12, 6)
         window = _jitter(rng, (60, 50, 40), 30)
         step_x, step_y = max(4, bw // 5), max(4, (base - top) // 6)
         for wy in range(top + 3, base - step_y, step_y):
             for wx in range(x + 3, x + bw - 3, step_x):
-                win = s.mask(lambda c: cv2.rectangle(
-                    c, (wx, wy), (wx + step_x // 2, wy + step_y // 2), 1, -1))
+                win = s.mask(lambda c: cv2.rectangle(c, (wx, wy),
+                                                     (wx + step_x // 2, wy + step_y // 2), 1, -1))
                 s.paint(win, BUILDING, window, 6)
         x += bw
 
@@ -139,15 +140,15 @@ def draw_scene(rng, height, width):
     s.paint(ground, SIDEWALK, _jitter(rng, (150, 150, 160), 30), 10, 3)
     left_bottom = int(w * rng.uniform(-0.3, 0.1))
     right_bottom = int(w * rng.uniform(0.9, 1.3))
-    road_poly = np.array([[vanish_x - w // 30, base], [vanish_x + w // 30, base],
-                          [right_bottom, h], [left_bottom, h]], np.int32)
+    road_poly = np.array([[vanish_x - w // 30, base], [vanish_x + w // 30, base], [right_bottom, h],
+                          [left_bottom, h]], np.int32)
     road = s.mask(lambda c: cv2.fillPoly(c, [road_poly], 1))
     s.paint(road & ground, ROAD, _jitter(rng, (90, 90, 95), 30), 10, 8)
     for _ in range(rng.integers(1, 4)):  # grass verges beside the sidewalks
         side = rng.choice([0, w - 1])
         axes = (int(rng.integers(w // 10, w // 5)), int(rng.integers(h // 14, h // 7)))
-        patch = s.mask(lambda c: cv2.ellipse(
-            c, (int(side), int(rng.integers(base, h))), axes, 0, 0, 360, 1, -1))
+        patch = s.mask(lambda c: cv2.ellipse(c, (int(side), int(rng.integers(base, h))), axes, 0, 0,
+                                             360, 1, -1))
         s.paint(patch & ground & ~road, TERRAIN, _jitter(rng, (70, 140, 130), 30), 25, 3)
     # lane markings (still road)
     for frac in np.linspace(0.1, 0.9, 5):
@@ -161,8 +162,11 @@ def draw_scene(rng, height, width):
     # (thickness and sign size grow towards the camera; a pole carries a sign or a traffic
     # light on top and sometimes a second sign lower down)
     for _ in range(rng.integers(2, 5)):
-        px = int(rng.choice([rng.integers(0, max(1, left_bottom + w // 8)),
-                             rng.integers(min(w - 1, right_bottom - w // 8), w)]))
+        px = int(
+            rng.choice([
+                rng.integers(0, max(1, left_bottom + w // 8)),
+                rng.integers(min(w - 1, right_bottom - w // 8), w)
+            ]))
         py_bottom = int(rng.integers(base + (h - base) // 4, h))
         height_px = int((py_bottom - horizon) * rng.uniform(1.2, 2.0)) + h // 10
         top = max(2, py_bottom - height_px)
@@ -172,22 +176,23 @@ def draw_scene(rng, height, width):
         size = max(4, int(thick * 2.5))
         if rng.random() < 0.5:
             sign = s.mask(lambda c: cv2.circle(c, (px, top), size, 1, -1))
-            s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5,
-                    instance=s.new_instance(SIGN))
+            s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5, instance=s.new_instance(SIGN))
         else:
-            light = s.mask(lambda c: cv2.rectangle(
-                c, (px - size // 2, top), (px + size // 2, top + 2 * size), 1, -1))
+            light = s.mask(lambda c: cv2.rectangle(c, (px - size // 2, top),
+                                                   (px + size // 2, top + 2 * size), 1, -1))
             instance = s.new_instance(LIGHT)
             s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5, instance=instance)
             dot = s.mask(lambda c: cv2.circle(c, (px, top + size // 2), max(1, size // 3), 1, -1))
-            s.paint(dot, LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60),
-                    instance=instance)
+            s.paint(
+                dot,
+                LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60),
+                instance=instance)
         if rng.random() < 0.4:
             sy = int(top + (py_bottom - top) * rng.uniform(0.3, 0.5))
-            plate = s.mask(lambda c: cv2.rectangle(
-                c, (px - size, sy - size // 2), (px + size, sy + size // 2), 1, -1))
-            s.paint(plate, SIGN, _jitter(rng, (200, 200, 200), 40), 5,
-                    instance=s.new_instance(SIGN))
+            plate = s.mask(lambda c: cv2.rectangle(c, (px - size, sy - size // 2),
+                                                   (px + size, sy + size // 2), 1, -1))
+            s.paint(
+                plate, SIGN, _jitter(rng, (200, 200, 200), 40), 5, instance=s.new_instance(SIGN))
 
     # cars on the road, smaller towards the horizon
     for _ in range(rng.integers(1, 5)):
@@ -195,13 +200,18 @@ def draw_scene(rng, height, width):
         depth = (cy - base) / max(h - base, 1)
         cw, ch = int(w * (0.08 + 0.25 * depth)), int(h * (0.05 + 0.15 * depth))
         cx = int(vanish_x + (rng.uniform(-0.9, 0.9)) * (w * 0.5) * depth)
-        body = s.mask(lambda c: cv2.rectangle(c, (cx - cw // 2, cy - ch), (cx + cw // 2, cy),
-                                              1, -1))
+        body = s.mask(lambda c: cv2.rectangle(c, (cx - cw // 2, cy - ch),
+                                              (cx + cw // 2, cy), 1, -1))
         car = s.new_instance(CAR)
-        s.paint(body, CAR, _jitter(rng, tuple(int(v) for v in rng.integers(20, 235, 3)), 10),
-                8, 4, instance=car)
-        glass = s.mask(lambda c: cv2.rectangle(
-            c, (cx - cw // 3, cy - ch + 2), (cx + cw // 3, cy - ch // 2), 1, -1))
+        s.paint(
+            body,
+            CAR,
+            _jitter(rng, tuple(int(v) for v in rng.integers(20, 235, 3)), 10),
+            8,
+            4,
+            instance=car)
+        glass = s.mask(lambda c: cv2.rectangle(c, (cx - cw // 3, cy - ch + 2),
+                                               (cx + cw // 3, cy - ch // 2), 1, -1))
         s.paint(glass, CAR, _jitter(rng, (80, 60, 50), 20), 5, instance=car)
         r = max(2, ch // 5)
         for wx in (cx - cw // 3, cx + cw // 3):
@@ -214,11 +224,15 @@ def draw_scene(rng, height, width):
         depth = (py - base) / max(h - base, 1)
         ph = int(h * (0.08 + 0.22 * depth))
         px = int(rng.choice([rng.integers(0, w // 5), rng.integers(4 * w // 5, w)]))
-        torso = s.mask(lambda c: cv2.ellipse(c, (px, py - ph // 2), (max(3, ph // 5), ph // 2),
-                                             0, 0, 360, 1, -1))
+        torso = s.mask(lambda c: cv2.ellipse(c, (px, py - ph // 2),
+                                             (max(3, ph // 5), ph // 2), 0, 0, 360, 1, -1))
         person = s.new_instance(PERSON)
-        s.paint(torso, PERSON, _jitter(rng, tuple(int(v) for v in rng.integers(30, 200, 3)), 10), 6,
-                instance=person)
+        s.paint(
+            torso,
+            PERSON,
+            _jitter(rng, tuple(int(v) for v in rng.integers(30, 200, 3)), 10),
+            6,
+            instance=person)
         head = s.mask(lambda c: cv2.circle(c, (px, py - ph), max(2, ph // 7), 1, -1))
         s.paint(head, PERSON, _jitter(rng, (120, 150, 200), 20), instance=person)
 
@@ -232,8 +246,7 @@ def draw_scene(rng, height, width):
 
 
 #: the toy detection classes (COCO category id = position + 1) and their trainIds
-DET_CLASSES = (('car', CAR), ('person', PERSON), ('traffic sign', SIGN),
-               ('traffic light', LIGHT))
+DET_CLASSES = (('car', CAR), ('person', PERSON), ('traffic sign', SIGN), ('traffic light', LIGHT))
 
 
 def visible_boxes(scene, min_pixels=12, min_side=3):
@@ -311,9 +324,14 @@ def write_det_split(out_dir, split, count, seed_offset, seed, size):
         cv2.imwrite(osp.join(img_dir, name), img)
         images.append(dict(id=i + 1, file_name=name, height=size[0], width=size[1]))
         for x, y, w, h, label, area in boxes:
-            annotations.append(dict(id=len(annotations) + 1, image_id=i + 1,
-                                    category_id=category[label], bbox=[x, y, w, h],
-                                    area=area, iscrowd=0))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=i + 1,
+                    category_id=category[label],
+                    bbox=[x, y, w, h],
+                    area=area,
+                    iscrowd=0))
     categories = [dict(id=k + 1, name=name) for k, (name, _) in enumerate(DET_CLASSES)]
     with open(osp.join(out_dir, 'annotations', f'instances_{split}.json'), 'w') as f:
         json.dump(dict(images=images, annotations=annotations, categories=categories), f)
@@ -325,11 +343,15 @@ def main(argv=None):
     parser.add_argument('out_dir', help='output root, e.g. data/toy')
     parser.add_argument('--task', choices=['seg', 'cls', 'det'], default='seg')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int,
-                        help='seg / det: 48 scenes; cls: 64 per class')
+    parser.add_argument('--num-train', type=int, help='seg / det: 48 scenes; cls: 64 per class')
     parser.add_argument('--num-val', type=int, help='seg / det: 16 scenes; cls: 16 per class')
-    parser.add_argument('--size', type=int, nargs=2, default=[128, 256], metavar=('H', 'W'),
-                        help='seg / det scene size')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        default=[128, 256],
+        metavar=('H', 'W'),
+        help='seg / det scene size')
     args = parser.parse_args(argv)
     if args.task == 'cls':
         num_train = 64 if args.num_train is None else args.num_train
@@ -344,8 +366,10 @@ def main(argv=None):
     num_train = 48 if args.num_train is None else args.num_train
     num_val = 16 if args.num_val is None else args.num_val
     if args.task == 'det':
-        boxes = [write_det_split(args.out_dir, 'train', num_train, 0, args.seed, args.size),
-                 write_det_split(args.out_dir, 'val', num_val, 100000, args.seed, args.size)]
+        boxes = [
+            write_det_split(args.out_dir, 'train', num_train, 0, args.seed, args.size),
+            write_det_split(args.out_dir, 'val', num_val, 100000, args.seed, args.size)
+        ]
         print(f'make_toy_data: wrote {num_train} train and {num_val} val scenes of '
               f'{args.size[0]}x{args.size[1]} with {boxes[0]} / {boxes[1]} boxes of '
               f'{len(DET_CLASSES)} classes to {args.out_dir} (seed {args.seed})')

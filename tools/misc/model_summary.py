@@ -11,9 +11,11 @@ import os.path as osp
 import time
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 import torch
 
-from mmdla.errors import exit_on_input_error
+from mmdla.cli import exit_on_input_error
 from mmdla.models import DLA
 from mmdla.utils import build_model_from_config, model_complexity
 
@@ -24,8 +26,8 @@ CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
 def main(argv=None):
     parser = argparse.ArgumentParser(description='DLA model summary')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
-    parser.add_argument('--archs', nargs='+', default=list(DLA.arch_settings),
-                        choices=list(DLA.arch_settings))
+    parser.add_argument(
+        '--archs', nargs='+', default=list(DLA.arch_settings), choices=list(DLA.arch_settings))
     args = parser.parse_args(argv)
     h, w = args.shape
     print(f'{"arch":<10} {"backbone params":>16} {"classifier params":>18} '

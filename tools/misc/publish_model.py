@@ -15,10 +15,13 @@ import os.path as osp
 import tempfile
 
 import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
 import torch
 
+from mmdla.cli import exit_on_input_error
 from mmdla.compat import load_checkpoint_file
-from mmdla.errors import CheckpointError, ConfigInputError, exit_on_input_error
+from mmdla.errors import CheckpointError, ConfigInputError
 from mmdla.utils.files import sha256sum
 
 KEEP = ('state_dict', 'meta')

@@ -44,8 +44,9 @@ from typing import List, Optional
 import torch
 from mmengine.utils import ProgressBar
 
+from mmdla.cli import exit_on_input_error
 from mmdla.errors import (CheckpointError, CheckpointMismatchError, ConfigInputError,
-                          exit_on_input_error)
+                          MissingPackageError)
 from mmdla.models.converters import (DATASETS, choose_dataset, convert_dla_checkpoint,
                                      dataset_metainfo)
 from mmdla.utils.files import sha256sum
@@ -56,20 +57,25 @@ CHECKPOINT_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    parser.add_argument('src', help='official, timm or CenterNet DLA checkpoint (.pth, '
-                        '.bin or .safetensors), or a directory of them')
-    parser.add_argument('dst', help='output MMEngine checkpoint (.pth), or a directory when '
-                        'SRC is one')
-    parser.add_argument('--dataset', choices=list(DATASETS) + ['none'],
-                        help='dataset whose class names DST carries (default: told from the '
-                        'task and the number of classes)')
+    parser.add_argument(
+        'src',
+        help='official, timm or CenterNet DLA checkpoint (.pth, '
+        '.bin or .safetensors), or a directory of them')
+    parser.add_argument(
+        'dst', help='output MMEngine checkpoint (.pth), or a directory when '
+        'SRC is one')
+    parser.add_argument(
+        '--dataset',
+        choices=list(DATASETS) + ['none'],
+        help='dataset whose class names DST carries (default: told from the '
+        'task and the number of classes)')
     return parser.parse_args(argv)
 
 
 def is_directory_arg(path: str) -> bool:
     """An existing directory, or a new path meant as one (no file extension)."""
     return osp.isdir(path) or path.endswith(os.sep) or (not osp.exists(path)
-                                                         and not osp.splitext(path)[1])
+                                                        and not osp.splitext(path)[1])
 
 
 def find_checkpoints(src_dir: str) -> List[str]:
@@ -125,8 +131,8 @@ def read_checkpoint(src: str):
         try:
             from safetensors.torch import load_file
         except ImportError:
-            raise ConfigInputError(f"'{src}' is a safetensors file: pip install safetensors "
-                                   'to read it') from None
+            raise MissingPackageError(f"'{src}' is a safetensors file: pip install safetensors "
+                                      'to read it') from None
         try:
             return load_file(src, device='cpu')
         except Exception as exc:  # SafetensorError, JSON / header errors
@@ -155,13 +161,19 @@ def save_checkpoint(checkpoint: dict, dst: str) -> None:
 def model_zoo_name(task: str, arch: str, dataset: str) -> str:
     """The file name the model zoo gives a converted checkpoint (``dla34_imagenet.pth``)."""
     suffix = '' if dataset == 'none' else f'_{dataset}'
-    stem = {'classification': arch, 'segmentation': f'{arch}up',
-            'detection': f'centernet_{arch}'}[task]
+    stem = {
+        'classification': arch,
+        'segmentation': f'{arch}up',
+        'detection': f'centernet_{arch}'
+    }[task]
     return f'{stem}{suffix}.pth'
 
 
-def convert_file(src: str, dst: Optional[str], dataset_choice: Optional[str],
-                 dst_dir: Optional[str] = None, taken: Optional[set] = None) -> str:
+def convert_file(src: str,
+                 dst: Optional[str],
+                 dataset_choice: Optional[str],
+                 dst_dir: Optional[str] = None,
+                 taken: Optional[set] = None) -> str:
     """Convert ``src`` into ``dst`` (or into ``dst_dir`` under :func:`model_zoo_name`, not
     one of the paths ``taken`` by earlier sources of the run, which is updated); returns
     the summary line."""
@@ -169,7 +181,10 @@ def convert_file(src: str, dst: Optional[str], dataset_choice: Optional[str],
         result = convert_dla_checkpoint(read_checkpoint(src))
     except CheckpointMismatchError as exc:
         raise CheckpointMismatchError(f'{src}: {exc}') from None
-    dataset = choose_dataset(result.task, result.num_classes, dataset_choice)
+    try:
+        dataset = choose_dataset(result.task, result.num_classes, dataset_choice)
+    except ConfigInputError as exc:
+        raise ConfigInputError(f'{exc} (--dataset NAME, or --dataset none)') from None
     if dst is None:
         name = model_zoo_name(result.task, result.arch, dataset)
         dst = osp.join(dst_dir, name)
@@ -178,9 +193,14 @@ def convert_file(src: str, dst: Optional[str], dataset_choice: Optional[str],
             dst = osp.join(dst_dir, f'{osp.splitext(name)[0]}_{stem}.pth')
         taken.add(dst)
     dataset_meta = {} if dataset == 'none' else dataset_metainfo(dataset)
-    meta = dict(task=result.task, arch=result.arch, source_format=result.source_format,
-                num_classes=result.num_classes, source=osp.basename(src),
-                source_sha256=sha256sum(src), mmdla_version=__version__)
+    meta = dict(
+        task=result.task,
+        arch=result.arch,
+        source_format=result.source_format,
+        num_classes=result.num_classes,
+        source=osp.basename(src),
+        source_sha256=sha256sum(src),
+        mmdla_version=__version__)
     if result.task == 'segmentation':
         meta['down_ratio'] = result.down_ratio
     meta.update(result.extra)

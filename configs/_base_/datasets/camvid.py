@@ -24,21 +24,27 @@ test_pipeline = [
 tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug',
-         transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True)
-                      for r in tta_scales],
-                     [dict(type='LoadSegAnnotations', num_classes=num_classes)],
-                     [dict(type='PackSegInputs')]])
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True) for r in tta_scales],
+                    [dict(type='LoadSegAnnotations', num_classes=num_classes)],
+                    [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root,
-                 data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
-                 pipeline=train_pipeline))
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root,
-                 data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-                 pipeline=test_pipeline))
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+        pipeline=test_pipeline))
 test_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root,
-                 data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-                 pipeline=test_pipeline))
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
+        pipeline=test_pipeline))

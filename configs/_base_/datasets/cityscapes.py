@@ -25,11 +25,11 @@ test_pipeline = [
 tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug',
-         transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True)
-                      for r in tta_scales],
-                     [dict(type='LoadSegAnnotations', num_classes=num_classes)],
-                     [dict(type='PackSegInputs')]])
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True) for r in tta_scales],
+                    [dict(type='LoadSegAnnotations', num_classes=num_classes)],
+                    [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(
     batch_size=2,  # x 8 GPUs = the paper's batch 16

@@ -22,7 +22,7 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         # the official NLLLoss on log-softmax, averaged over non-ignored pixels
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                         avg_non_ignore=True)),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -11,7 +11,8 @@ two deliberate differences from the official code:
 * The official ``Tree`` builds a ``project`` (1x1 conv + BN) for trees of depth > 1 whose
   output is discarded. It wastes compute and leaves parameters without gradients, which
   breaks DDP without ``find_unused_parameters``. It is not built here (as in timm);
-  ``tools/model_converters/dla2mmdla.py`` drops those tensors (:func:`arch_signature`).
+  ``tools/model_converters/dla2mmdla.py`` drops those tensors
+  (:func:`mmdla.models.checkpoints.arch_signature`).
 * The official down-sampling ``MaxPool2d(2, 2)`` floors odd sizes while the strided 3x3
   convs round up, so inputs not divisible by 32 crash. ``ceil_mode=True`` makes both round
   up; for even sizes it is exactly the same operation, so multiples of 32 give identical
@@ -23,23 +24,21 @@ built by :class:`Bottle2neck` (:attr:`DLA.timm_arch_settings`); their timm check
 with the same key mapping as the other archs.
 """
 import difflib
-from functools import lru_cache
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
+from mmengine.registry import WEIGHT_INITIALIZERS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdla.errors import ArchError, CheckpointMismatchError, ConfigInputError
+from mmdla.errors import ArchError, ShapeError
 from mmdla.models.layout import apply_memory_format, memory_format_of
 from mmdla.registry import MODELS
-from mmdla.utils.state_dict import Mismatch, summarise
 
 NUM_LEVELS = 6
-BN_TENSORS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
 
 def _norm(norm_cfg: dict, num_features: int) -> nn.Module:
@@ -49,8 +48,14 @@ def _norm(norm_cfg: dict, num_features: int) -> nn.Module:
 def _conv(in_channels, out_channels, kernel_size, stride=1, groups=1, conv_cfg=None):
     """A bias-free conv with 'same' padding (every conv of the DLA backbone is one)."""
     return build_conv_layer(
-        conv_cfg, in_channels, out_channels, kernel_size, stride=stride,
-        padding=(kernel_size - 1) // 2, groups=groups, bias=False)
+        conv_cfg,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=(kernel_size - 1) // 2,
+        groups=groups,
+        bias=False)
 
 
 class _CheckpointedBlock(BaseModule):
@@ -83,8 +88,15 @@ class BasicBlock(_CheckpointedBlock):
     """conv3x3(stride)-BN-ReLU-conv3x3-BN (+residual) ReLU. (N, Cin, H, W) ->
     (N, Cout, ceil(H/s), ceil(W/s))."""
 
-    def __init__(self, in_channels, out_channels, stride=1, cardinality=1,
-                 conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride=1,
+                 cardinality=1,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 with_cp=False,
+                 init_cfg=None):
         super().__init__(with_cp, init_cfg)
         if cardinality != 1:
             raise ArchError('BasicBlock has no groups: use cardinality=1 with '
@@ -105,14 +117,21 @@ class Bottleneck(_CheckpointedBlock):
     The bottleneck width is ``out_channels // 2`` (expansion 2, the official ``Bottleneck``).
     """
 
-    def __init__(self, in_channels, out_channels, stride=1, cardinality=1,
-                 conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride=1,
+                 cardinality=1,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 with_cp=False,
+                 init_cfg=None):
         super().__init__(with_cp, init_cfg)
         mid_channels = self.mid_channels(out_channels, cardinality)
         self.conv1 = _conv(in_channels, mid_channels, 1, conv_cfg=conv_cfg)
         self.bn1 = _norm(norm_cfg, mid_channels)
-        self.conv2 = _conv(mid_channels, mid_channels, 3, stride, groups=cardinality,
-                           conv_cfg=conv_cfg)
+        self.conv2 = _conv(
+            mid_channels, mid_channels, 3, stride, groups=cardinality, conv_cfg=conv_cfg)
         self.bn2 = _norm(norm_cfg, mid_channels)
         self.conv3 = _conv(mid_channels, out_channels, 1, conv_cfg=conv_cfg)
         self.bn3 = _norm(norm_cfg, out_channels)
@@ -154,10 +173,17 @@ class Bottle2neck(_CheckpointedBlock):
     Shapes: (N, in_channels, H, W) -> (N, out_channels, ceil(H/s), ceil(W/s)).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
-                 cardinality: int = 1, base_width: int = 64, scale: int = 4,
-                 conv_cfg: Optional[dict] = None, norm_cfg: dict = dict(type='BN'),
-                 with_cp: bool = False, init_cfg=None):
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: int = 1,
+                 cardinality: int = 1,
+                 base_width: int = 64,
+                 scale: int = 4,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 with_cp: bool = False,
+                 init_cfg=None):
         super().__init__(with_cp, init_cfg)
         width = self.mid_channels(out_channels, cardinality, base_width)
         self.width = width
@@ -171,8 +197,7 @@ class Bottle2neck(_CheckpointedBlock):
             for _ in range(num_convs))
         self.bns = nn.ModuleList(_norm(norm_cfg, width) for _ in range(num_convs))
         # count_include_pad (the default) as timm: border pixels average in the zero padding
-        self.pool = (nn.AvgPool2d(3, stride, padding=1)
-                     if stride > 1 and scale > 1 else None)
+        self.pool = (nn.AvgPool2d(3, stride, padding=1) if stride > 1 and scale > 1 else None)
         self.conv3 = _conv(width * scale, out_channels, 1, conv_cfg=conv_cfg)
         self.bn3 = _norm(norm_cfg, out_channels)
 
@@ -194,8 +219,12 @@ class Bottle2neck(_CheckpointedBlock):
         return self.bn3(self.conv3(torch.cat(outs, 1)))
 
 
-BLOCKS = {'basic': BasicBlock, 'bottleneck': Bottleneck, 'bottleneckx': BottleneckX,
-          'bottle2neck': Bottle2neck}
+BLOCKS = {
+    'basic': BasicBlock,
+    'bottleneck': Bottleneck,
+    'bottleneckx': BottleneckX,
+    'bottle2neck': Bottle2neck
+}
 #: block arguments beyond ``cardinality`` that an arch may set, per block type
 BLOCK_ARGS = {'bottle2neck': dict(base_width=64, scale=4)}  # timm's DLA defaults
 
@@ -209,8 +238,13 @@ class Root(BaseModule):
         residual: add the first input (the deeper models' residual root).
     """
 
-    def __init__(self, in_channels, out_channels, residual=False, conv_cfg=None,
-                 norm_cfg=dict(type='BN'), init_cfg=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 residual=False,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 init_cfg=None):
         super().__init__(init_cfg)
         self.conv = _conv(in_channels, out_channels, 1, conv_cfg=conv_cfg)
         self.bn = _norm(norm_cfg, out_channels)
@@ -246,10 +280,19 @@ class Tree(BaseModule):
     Shapes: (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride)).
     """
 
-    def __init__(self, levels: int, block: type, in_channels: int, out_channels: int,
-                 stride: int = 1, level_root: bool = False, root_dim: int = 0,
-                 residual_root: bool = False, conv_cfg=None, norm_cfg=dict(type='BN'),
-                 init_cfg=None, **block_kwargs):
+    def __init__(self,
+                 levels: int,
+                 block: type,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: int = 1,
+                 level_root: bool = False,
+                 root_dim: int = 0,
+                 residual_root: bool = False,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN'),
+                 init_cfg=None,
+                 **block_kwargs):
         super().__init__(init_cfg)
         if root_dim == 0:
             root_dim = 2 * out_channels
@@ -263,25 +306,32 @@ class Tree(BaseModule):
         # a deeper tree without level_root needs none. ceil_mode: match the strided convs
         # on odd sizes; identical on even sizes.
         needs_bottom = levels == 1 or level_root
-        self.downsample = (nn.MaxPool2d(stride, stride, ceil_mode=True)
-                           if stride > 1 and needs_bottom else None)
+        self.downsample = (
+            nn.MaxPool2d(stride, stride, ceil_mode=True) if stride > 1 and needs_bottom else None)
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         if levels == 1:
             self.tree1 = block(in_channels, out_channels, stride, **layer_cfg, **block_kwargs)
             self.tree2 = block(out_channels, out_channels, 1, **layer_cfg, **block_kwargs)
             self.root = Root(root_dim, out_channels, residual_root, **layer_cfg)
-            self.project = (nn.Sequential(_conv(in_channels, out_channels, 1,
-                                                conv_cfg=conv_cfg),
-                                          _norm(norm_cfg, out_channels))
-                            if in_channels != out_channels else None)
+            self.project = (
+                nn.Sequential(
+                    _conv(in_channels, out_channels, 1, conv_cfg=conv_cfg),
+                    _norm(norm_cfg, out_channels)) if in_channels != out_channels else None)
         else:
             tree_cfg = dict(residual_root=residual_root, **layer_cfg, **block_kwargs)
-            self.tree1 = Tree(levels - 1, block, in_channels, out_channels, stride,
-                              root_dim=0, **tree_cfg)
-            self.tree2 = Tree(levels - 1, block, out_channels, out_channels, 1,
-                              root_dim=root_dim + out_channels, **tree_cfg)
+            self.tree1 = Tree(
+                levels - 1, block, in_channels, out_channels, stride, root_dim=0, **tree_cfg)
+            self.tree2 = Tree(
+                levels - 1,
+                block,
+                out_channels,
+                out_channels,
+                1,
+                root_dim=root_dim + out_channels,
+                **tree_cfg)
 
-    def forward(self, x: torch.Tensor,
+    def forward(self,
+                x: torch.Tensor,
                 children: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
         children = [] if children is None else children
         if self.levels == 1 or self.level_root:
@@ -313,15 +363,14 @@ def parse_arch(arch: Union[str, dict]) -> dict:
     if not isinstance(arch, dict):
         raise ArchError(f'arch must be a str or a dict, got {type(arch).__name__}')
     required = {'levels', 'channels', 'block'}
-    block_args = BLOCK_ARGS.get(arch['block'], {}) if isinstance(arch.get('block'),
-                                                                  str) else {}
+    block_args = BLOCK_ARGS.get(arch['block'], {}) if isinstance(arch.get('block'), str) else {}
     allowed = required | {'residual_root', 'cardinality'} | set(block_args)
     if not required <= set(arch) or not set(arch) <= allowed:
         extra = {k for a in BLOCK_ARGS.values() for k in a} & set(arch) - allowed
         hint = (f" ({', '.join(sorted(extra))}: only with block "
                 f"{', '.join(repr(b) for b in BLOCK_ARGS)})" if extra else '')
         raise ArchError(f'A custom DLA arch dict needs keys {sorted(required)} and may have '
-                         f"{sorted(allowed - required)}; got {sorted(arch)}{hint}")
+                        f"{sorted(allowed - required)}; got {sorted(arch)}{hint}")
     spec = {'residual_root': False, 'cardinality': 1, **block_args, **arch}
     for key in block_args:
         if not (isinstance(spec[key], int) and spec[key] > 0):
@@ -330,11 +379,11 @@ def parse_arch(arch: Union[str, dict]) -> dict:
         value = spec[key]
         if (len(value) != NUM_LEVELS or not all(isinstance(v, int) and v > 0 for v in value)):
             raise ArchError(f'arch[{key!r}] must be {NUM_LEVELS} positive ints (one per '
-                             f'level0..level5), got {value!r}')
+                            f'level0..level5), got {value!r}')
         spec[key] = tuple(value)
     if spec['block'] not in BLOCKS:
         raise ArchError(f"arch['block'] must be one of {sorted(BLOCKS)}, got "
-                         f"{spec['block']!r}")
+                        f"{spec['block']!r}")
     block, cardinality = BLOCKS[spec['block']], spec['cardinality']
     width_args = {k: spec[k] for k in ('base_width', ) if k in spec}
     if block is not BasicBlock:
@@ -354,7 +403,7 @@ def check_indices(name: str, indices: Sequence[int]) -> Tuple[int, ...]:
     if len(indices) == 0 or not all(
             isinstance(i, int) and -NUM_LEVELS <= i < NUM_LEVELS for i in indices):
         raise ArchError(f'{name} must be a non-empty sequence of level indices in '
-                         f'0..{NUM_LEVELS - 1} (level i has stride 2**i), got {indices!r}')
+                        f'0..{NUM_LEVELS - 1} (level i has stride 2**i), got {indices!r}')
     normalized = sorted({i % NUM_LEVELS for i in indices})
     return tuple(normalized)
 
@@ -378,8 +427,8 @@ class DLA(BaseModule):
         conv_cfg (dict | None): conv layer config. Default None (nn.Conv2d).
         norm_cfg (dict): norm layer config, e.g. ``dict(type='SyncBN')``.
         norm_eval (bool): keep all BN layers in eval mode during training.
-        with_cp (bool): activation checkpointing in every block (less memory, ~30% slower
-            training step).
+        with_cp (bool): activation checkpointing in every block (less memory; each block's
+            forward runs twice in training).
         memory_format (str): 'channels_last' (default: NHWC weights and activations, the
             fast layout of oneDNN and cuDNN) or 'contiguous' (NCHW). Same numbers.
         init_cfg (dict | list | None): None (default) is the official initialisation
@@ -404,8 +453,13 @@ class DLA(BaseModule):
 
     # One table for the ten ImageNet DLAs of the paper (Table 1 / ucbdrive/dla `dla.py`).
     arch_settings: Dict[str, dict] = {
-        name: dict(levels=levels, channels=channels, block=block, residual_root=res_root,
-                   cardinality=cardinality)
+        name:
+        dict(
+            levels=levels,
+            channels=channels,
+            block=block,
+            residual_root=res_root,
+            cardinality=cardinality)
         for name, levels, channels, block, res_root, cardinality in [
             ('dla34', (1, 1, 1, 2, 2, 1), (16, 32, 64, 128, 256, 512), 'basic', False, 1),
             ('dla46_c', (1, 1, 1, 2, 2, 1), (16, 32, 64, 64, 128, 256), 'bottleneck', False, 1),
@@ -415,7 +469,8 @@ class DLA(BaseModule):
             ('dla60x', (1, 1, 1, 2, 3, 1), (16, 32, 128, 256, 512, 1024), 'bottleneckx', False, 32),
             ('dla102', (1, 1, 1, 3, 4, 1), (16, 32, 128, 256, 512, 1024), 'bottleneck', True, 1),
             ('dla102x', (1, 1, 1, 3, 4, 1), (16, 32, 128, 256, 512, 1024), 'bottleneckx', True, 32),
-            ('dla102x2', (1, 1, 1, 3, 4, 1), (16, 32, 128, 256, 512, 1024), 'bottleneckx', True, 64),
+            ('dla102x2', (1, 1, 1, 3, 4, 1), (16, 32, 128, 256, 512, 1024), 'bottleneckx', True,
+             64),
             ('dla169', (1, 1, 2, 3, 5, 1), (16, 32, 128, 256, 512, 1024), 'bottleneck', True, 1),
         ]
     }
@@ -423,11 +478,16 @@ class DLA(BaseModule):
     # from gasvn/Res2Net). Kept apart from arch_settings: each of the paper's ten has a
     # config and paper figures (model zoo, configs tests); these two have timm weights only.
     timm_arch_settings: Dict[str, dict] = {
-        name: dict(levels=(1, 1, 1, 2, 3, 1), channels=(16, 32, 128, 256, 512, 1024),
-                   block='bottle2neck', residual_root=False, cardinality=cardinality,
-                   base_width=base_width, scale=4)
-        for name, cardinality, base_width in [('dla60_res2net', 1, 28),
-                                              ('dla60_res2next', 8, 4)]
+        name:
+        dict(
+            levels=(1, 1, 1, 2, 3, 1),
+            channels=(16, 32, 128, 256, 512, 1024),
+            block='bottle2neck',
+            residual_root=False,
+            cardinality=cardinality,
+            base_width=base_width,
+            scale=4)
+        for name, cardinality, base_width in [('dla60_res2net', 1, 28), ('dla60_res2next', 8, 4)]
     }
 
     @classmethod
@@ -448,8 +508,12 @@ class DLA(BaseModule):
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         if init_cfg is None:  # as mmseg's ResNet: None means the default (official) init
             init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu',
-                     distribution='normal'),
+                dict(
+                    type='Kaiming',
+                    layer='Conv2d',
+                    mode='fan_out',
+                    nonlinearity='relu',
+                    distribution='normal'),
                 dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm'])
             ]
         super().__init__(init_cfg)
@@ -461,8 +525,8 @@ class DLA(BaseModule):
         self.out_indices = check_indices('out_indices', out_indices)
         if not (isinstance(frozen_stages, int) and -1 <= frozen_stages < NUM_LEVELS):
             raise ArchError(f'frozen_stages must be an int in -1..{NUM_LEVELS - 1} (-1: '
-                             f'nothing frozen; k: stem and level0..level k), got '
-                             f'{frozen_stages!r}')
+                            f'nothing frozen; k: stem and level0..level k), got '
+                            f'{frozen_stages!r}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
@@ -470,17 +534,25 @@ class DLA(BaseModule):
         channels, levels = self.channels, self.levels
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         self.base_layer = nn.Sequential(
-            _conv(in_channels, channels[0], 7, conv_cfg=conv_cfg),
-            _norm(norm_cfg, channels[0]), nn.ReLU(inplace=True))
+            _conv(in_channels, channels[0], 7, conv_cfg=conv_cfg), _norm(norm_cfg, channels[0]),
+            nn.ReLU(inplace=True))
         self.level0 = self._make_conv_level(channels[0], channels[0], levels[0], 1, **layer_cfg)
         self.level1 = self._make_conv_level(channels[0], channels[1], levels[1], 2, **layer_cfg)
         block = BLOCKS[spec['block']]
         block_args = {k: spec[k] for k in BLOCK_ARGS.get(spec['block'], {})}
         for i in range(2, NUM_LEVELS):
-            tree = Tree(levels[i], block, channels[i - 1], channels[i], stride=2,
-                        level_root=i > 2, residual_root=spec['residual_root'],
-                        cardinality=spec['cardinality'], with_cp=with_cp, **layer_cfg,
-                        **block_args)
+            tree = Tree(
+                levels[i],
+                block,
+                channels[i - 1],
+                channels[i],
+                stride=2,
+                level_root=i > 2,
+                residual_root=spec['residual_root'],
+                cardinality=spec['cardinality'],
+                with_cp=with_cp,
+                **layer_cfg,
+                **block_args)
             self.add_module(f'level{i}', tree)
         self.memory_format = memory_format_of(memory_format)
         apply_memory_format(self, self.memory_format)
@@ -491,9 +563,11 @@ class DLA(BaseModule):
         """``num_convs`` x (conv3x3-BN-ReLU), the first one strided."""
         modules = []
         for i in range(num_convs):
-            modules += [_conv(in_channels, out_channels, 3, stride if i == 0 else 1,
-                              conv_cfg=conv_cfg),
-                        _norm(norm_cfg, out_channels), nn.ReLU(inplace=True)]
+            modules += [
+                _conv(in_channels, out_channels, 3, stride if i == 0 else 1, conv_cfg=conv_cfg),
+                _norm(norm_cfg, out_channels),
+                nn.ReLU(inplace=True)
+            ]
             in_channels = out_channels
         return nn.Sequential(*modules)
 
@@ -505,8 +579,8 @@ class DLA(BaseModule):
     def _frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
             return []
-        return [self.base_layer] + [getattr(self, f'level{i}')
-                                    for i in range(self.frozen_stages + 1)]
+        return [self.base_layer
+                ] + [getattr(self, f'level{i}') for i in range(self.frozen_stages + 1)]
 
     def _freeze_stages(self):
         for module in self._frozen_modules():
@@ -516,7 +590,7 @@ class DLA(BaseModule):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ConfigInputError(f'DLA expects input (N, {self.in_channels}, H, W) (in_channels='
+            raise ShapeError(f'DLA expects input (N, {self.in_channels}, H, W) (in_channels='
                              f'{self.in_channels}), got shape {tuple(x.shape)}')
         x = self.base_layer(x.contiguous(memory_format=self.memory_format))
         outs = []
@@ -534,40 +608,11 @@ class DLA(BaseModule):
         a wrong-arch or unconverted checkpoint half-loaded)."""
         init = self.init_cfg
         if isinstance(init, dict) and init.get('type') == 'Pretrained':
-            self.load_pretrained(init['checkpoint'], init.get('prefix'),
-                                 init.get('map_location', 'cpu'))
+            # by name: the initializer (mmdla.models.checkpoints) knows checkpoint formats
+            WEIGHT_INITIALIZERS.build(dict(init, type='StrictPretrained'))(self)
             self._is_init = True
             return
         super().init_weights()
-
-    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
-                        map_location='cpu'):
-        """Load the tensors under ``prefix`` (e.g. 'backbone.') of ``checkpoint`` strictly;
-        raise :class:`CheckpointMismatchError` naming what does not fit."""
-        from mmengine.runner.checkpoint import _load_checkpoint
-        loaded = _load_checkpoint(checkpoint, map_location=map_location)
-        tensors = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {}
-        if prefix:
-            state_dict = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        else:
-            state_dict = dict(tensors)
-        if not state_dict:
-            raise CheckpointMismatchError(
-                f"{checkpoint}: no tensors under prefix '{prefix}' (found e.g. "
-                f'{summarise(tensors, 3)}); convert official or timm weights with '
-                'python tools/model_converters/dla2mmdla.py SRC DST first')
-        mismatch = Mismatch.between(state_dict, {k: v.shape for k, v in
-                                                 self.state_dict().items()})
-        if mismatch:
-            try:
-                found = f'it holds a {detect_arch(state_dict)[0]} backbone'
-            except CheckpointMismatchError:
-                found = ("it is not one of the ten DLA backbones or timm's "
-                         'dla60_res2net / dla60_res2next')
-            raise CheckpointMismatchError(
-                f"{checkpoint} (prefix '{prefix}') does not fit DLA arch '{self.arch}' ("
-                f'{found}): ' + mismatch.describe())
-        self.load_state_dict(state_dict, strict=True)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -577,53 +622,3 @@ class DLA(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-
-
-@lru_cache(maxsize=None)
-def arch_signature(arch: str) -> Tuple[Dict[str, Tuple[int, ...]], Dict[str, Tuple[int, ...]]]:
-    """(name -> shape of every backbone tensor, name -> shape of the dead ``project``
-    tensors that official checkpoints of ``arch`` also hold).
-
-    Built on the meta device: no memory, no initialisation.
-    """
-    with torch.device('meta'):
-        model = DLA(arch, init_cfg=None)
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    dead = {}
-    for name, module in model.named_modules():
-        if isinstance(module, Tree) and module.levels > 1 and (
-                module.in_channels != module.out_channels):
-            cin, cout = module.in_channels, module.out_channels
-            dead[f'{name}.project.0.weight'] = (cout, cin, 1, 1)
-            for t in BN_TENSORS:
-                dead[f'{name}.project.1.{t}'] = () if t == 'num_batches_tracked' else (cout, )
-    return shapes, dead
-
-
-def detect_arch(backbone: Mapping[str, torch.Tensor]) -> Tuple[str, str]:
-    """(arch, source_format) of backbone tensors: 'official' when they hold the dead
-    ``project`` tensors, else 'timm' (= mmdla). Raises :class:`CheckpointMismatchError`
-    listing the missing / unexpected / mis-shaped tensors against the closest arch."""
-    if 'base_layer.0.weight' not in backbone or not any(
-            k.startswith('level5.') for k in backbone):
-        raise CheckpointMismatchError(
-            'not a DLA checkpoint: no base_layer.0.weight / level5.* tensors (found e.g. '
-            f'{summarise(backbone, 5) or "no tensors"}). Expected an official ucbdrive/dla '
-            'or a timm dla* ImageNet checkpoint.')
-    report = []
-    for arch in DLA.all_arch_settings():
-        shapes, dead = arch_signature(arch)
-        present_dead = set(dead) & set(backbone)
-        mismatch = Mismatch.between(
-            {k: v for k, v in backbone.items() if k not in present_dead}, shapes)
-        if not mismatch:
-            if present_dead and present_dead != set(dead):
-                raise CheckpointMismatchError(
-                    f'{arch} checkpoint with only some of the official dead project '
-                    f'tensors; missing: {summarise(set(dead) - present_dead)}')
-            return arch, 'official' if present_dead else 'timm'
-        report.append((mismatch.size, arch, mismatch))
-    _, arch, mismatch = min(report, key=lambda r: r[0])
-    raise CheckpointMismatchError(
-        f'the checkpoint matches no DLA arch exactly; closest is {arch}: '
-        + mismatch.describe())

@@ -28,18 +28,21 @@ class CenterNetTTAModel(BaseTTAModel):
         max_per_img (int): detections kept per image (100, as CenterNet).
     """
 
-    def __init__(self, module, flip: bool = True,
-                 soft_nms: dict = dict(iou_threshold=0.5, sigma=0.5, min_score=1e-3,
-                                       method='gaussian'),
-                 max_per_img: int = 100, data_preprocessor=None):
+    def __init__(self,
+                 module,
+                 flip: bool = True,
+                 soft_nms: dict = dict(
+                     iou_threshold=0.5, sigma=0.5, min_score=1e-3, method='gaussian'),
+                 max_per_img: int = 100,
+                 data_preprocessor=None):
         super().__init__(module, data_preprocessor)
         self.flip = flip
         self.soft_nms = dict(soft_nms, type='soft_nms')
         self.max_per_img = max_per_img
 
     def test_step(self, data):
-        views = ([dict(zip(data, values)) for values in zip(*data.values())]
-                 if isinstance(data, dict) else list(data))
+        views = ([dict(zip(data, values))
+                  for values in zip(*data.values())] if isinstance(data, dict) else list(data))
         predictions = [self._view_detections(view) for view in views]
         return self.merge_preds(list(zip(*predictions)))
 

@@ -24,8 +24,14 @@ def bilinear_kernel(kernel_size: int) -> torch.Tensor:
 def bilinear_upsampling(channels: int, factor: int) -> nn.ConvTranspose2d:
     """Depthwise transposed conv (k=2f, s=f, p=f//2, no bias) set to bilinear up-sampling:
     (N, C, H, W) -> (N, C, f*H, f*W)."""
-    up = nn.ConvTranspose2d(channels, channels, factor * 2, stride=factor, padding=factor // 2,
-                            groups=channels, bias=False)
+    up = nn.ConvTranspose2d(
+        channels,
+        channels,
+        factor * 2,
+        stride=factor,
+        padding=factor // 2,
+        groups=channels,
+        bias=False)
     fill_bilinear_(up)
     return up
 

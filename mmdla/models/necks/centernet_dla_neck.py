@@ -31,17 +31,20 @@ class DeformConv(nn.Module):
     # ModulatedDeformConv2dPack (same computation) names it ``conv_offset``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, use_dcn: bool = True,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 use_dcn: bool = True,
                  norm_cfg: dict = dict(type='BN')):
         super().__init__()
         if use_dcn:
             from mmcv.ops import ModulatedDeformConv2dPack
-            self.conv = ModulatedDeformConv2dPack(in_channels, out_channels, 3, stride=1,
-                                                  padding=1, deform_groups=1, bias=True)
+            self.conv = ModulatedDeformConv2dPack(
+                in_channels, out_channels, 3, stride=1, padding=1, deform_groups=1, bias=True)
         else:
             self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=True)
-        self.actf = nn.Sequential(build_norm_layer(norm_cfg, out_channels)[1],
-                                  nn.ReLU(inplace=True))
+        self.actf = nn.Sequential(
+            build_norm_layer(norm_cfg, out_channels)[1], nn.ReLU(inplace=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.actf(self.conv(x))
@@ -55,17 +58,18 @@ class AdditiveIDAUp(nn.Module):
     (N, out_channels, H0, W0).
     """
 
-    def __init__(self, out_channels: int, in_channels: Sequence[int],
-                 up_factors: Sequence[int], use_dcn: bool = True,
+    def __init__(self,
+                 out_channels: int,
+                 in_channels: Sequence[int],
+                 up_factors: Sequence[int],
+                 use_dcn: bool = True,
                  norm_cfg: dict = dict(type='BN')):
         super().__init__()
         self.num_inputs = len(in_channels)
         for i in range(1, self.num_inputs):
-            setattr(self, f'proj_{i}', DeformConv(in_channels[i], out_channels, use_dcn,
-                                                  norm_cfg))
+            setattr(self, f'proj_{i}', DeformConv(in_channels[i], out_channels, use_dcn, norm_cfg))
             setattr(self, f'up_{i}', bilinear_upsampling(out_channels, int(up_factors[i])))
-            setattr(self, f'node_{i}', DeformConv(out_channels, out_channels, use_dcn,
-                                                  norm_cfg))
+            setattr(self, f'node_{i}', DeformConv(out_channels, out_channels, use_dcn, norm_cfg))
 
     def forward(self, layers: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         ys = [layers[0]]
@@ -103,11 +107,18 @@ class CenterNetDLANeck(BaseModule):
         (1, 64, 24, 40)
     """
 
-    def __init__(self, in_channels: Sequence[int] = (64, 128, 256, 512), use_dcn: bool = True,
-                 norm_cfg: dict = dict(type='BN'), init_cfg: Optional[dict] = None):
+    def __init__(self,
+                 in_channels: Sequence[int] = (64, 128, 256, 512),
+                 use_dcn: bool = True,
+                 norm_cfg: dict = dict(type='BN'),
+                 init_cfg: Optional[dict] = None):
         if init_cfg is None:
-            init_cfg = dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                            nonlinearity='relu', distribution='normal')
+            init_cfg = dict(
+                type='Kaiming',
+                layer='Conv2d',
+                mode='fan_out',
+                nonlinearity='relu',
+                distribution='normal')
         super().__init__(init_cfg)
         if len(in_channels) < 2:
             raise ConfigInputError(f'CenterNetDLANeck needs at least two levels, got '
@@ -116,8 +127,8 @@ class CenterNetDLANeck(BaseModule):
         layer_cfg = dict(use_dcn=use_dcn, norm_cfg=norm_cfg)
         self.dla_up = nn.Module()
         for i, (out_channels, step_in, factors) in enumerate(dla_up_steps(in_channels)):
-            self.dla_up.add_module(f'ida_{i}', AdditiveIDAUp(out_channels, step_in, factors,
-                                                             **layer_cfg))
+            self.dla_up.add_module(f'ida_{i}',
+                                   AdditiveIDAUp(out_channels, step_in, factors, **layer_cfg))
         # the final IDA-Up over the aggregates of all levels but the deepest
         self.ida_up = AdditiveIDAUp(in_channels[0], in_channels[:-1],
                                     [2**i for i in range(len(in_channels) - 1)], **layer_cfg)

@@ -23,8 +23,8 @@ from mmdla.registry import MODELS
 def log_softmax_channels(logits: torch.Tensor) -> torch.Tensor:
     """``torch.log_softmax(logits, dim=1)`` in the layout of ``logits``: for channels_last
     logits it runs over the contiguous last dim of the NHWC view, so the result stays
-    channels_last and the resize and argmax after it stay fast (PyTorch's own kernel
-    returns NCHW, whose channel argmax is ~10x slower)."""
+    channels_last and the resize and argmax after it stay in that layout (PyTorch's own
+    kernel returns NCHW, whose channel argmax strides across memory)."""
     if logits.dim() == 4 and not logits.is_contiguous():
         return logits.permute(0, 2, 3, 1).log_softmax(-1).permute(0, 3, 1, 2)
     return torch.log_softmax(logits, dim=1)
@@ -59,7 +59,9 @@ class DLASegTTAModel(BaseTTAModel):
             for sample in views[1:]:
                 total += sample.seg_logits.data
             result = views[0]  # keeps gt_sem_seg and the image's metainfo
-            result.set_data({'seg_logits': PixelData(data=total),
-                             'pred_sem_seg': PixelData(data=total.argmax(0, keepdim=True))})
+            result.set_data({
+                'seg_logits': PixelData(data=total),
+                'pred_sem_seg': PixelData(data=total.argmax(0, keepdim=True))
+            })
             merged.append(result)
         return merged

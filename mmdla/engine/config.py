@@ -1,68 +1,24 @@
-"""Config preparation shared by tools/train.py and tools/test.py."""
-import argparse
+"""Loading and preparing configs for the runner (tools/train.py, tools/test.py, the
+analysis and deployment tools, :func:`mmdla.apis.init_model`)."""
 import importlib.util
 import logging
-import os
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 
-from mmdla.errors import ConfigInputError
-from mmdla.registry import EXTRAS
+from mmdla.errors import ConfigInputError, MissingPackageError
+from mmdla.libraries import LIBRARIES, library_of, require_installed
 from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.builders import build_in_scope
 from .checks import check_config_inputs, check_model_wiring
 from .distributed import setup_cpu_distributed
 
-#: default scopes the tools can run (mmseg: segmentation, mmpretrain: classification,
-#: mmdet: detection)
-SUPPORTED_SCOPES = ('mmseg', 'mmpretrain', 'mmdet')
 
-
-def add_runner_args(parser: argparse.ArgumentParser, tensorboard: bool = False) -> None:
-    """The arguments tools/train.py and tools/test.py share: --amp, --cfg-options,
-    --launcher, --local-rank (torch.distributed.launch style); with ``tensorboard`` also
-    ``--tensorboard`` (see :func:`add_tensorboard`; train.py only: a test run logs no
-    scalars to the visualizer, only its json / text log)."""
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (float16 autocast; needs a GPU)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_iters=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    if tensorboard:
-        parser.add_argument('--tensorboard', action='store_true',
-                            help='also log the scalars (loss, lr, metrics) for TensorBoard: '
-                                 'events file in WORK_DIR/<timestamp>/vis_data')
-
-
-def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def _missing_library(config: str, scope: str) -> str:
-    package = {'mmseg': 'mmsegmentation'}.get(scope, scope)
-    return (f'{config} is a {scope} config but {package} is not installed: '
-            f"pip install 'mmdla[{EXTRAS[scope]}]'")
-
-
-def check_image_output(path: str, example: str = 'out.png') -> None:
-    """An output picture path for the analysis tools: its directory exists and it has an
-    extension (matplotlib picks the format from it)."""
-    out_dir = osp.dirname(osp.abspath(path))
-    if not osp.isdir(out_dir):
-        raise ConfigInputError(f"--out '{path}': directory '{out_dir}' does not exist")
-    if not osp.splitext(path)[1]:
-        raise ConfigInputError(f"--out '{path}' has no extension: give an image file name, "
-                               f'e.g. {example} (.png, .pdf, .svg, .jpg)')
-
-
-def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
+def load_config(config: str,
+                cfg_options: Optional[dict] = None,
+                launcher: str = 'none',
                 work_dir: Optional[str] = None) -> Config:
     """Load ``config``, apply ``--cfg-options``, the launcher and the work dir
     (default ``work_dirs/<config name>``, as in mmseg / mmpretrain); check that the
@@ -75,19 +31,18 @@ def load_config(config: str, cfg_options: Optional[dict] = None, launcher: str =
     except Exception as exc:  # the config's own Python, base files, {{ }} substitutions
         with open(config) as f:
             text = f.read()
-        for scope in SUPPORTED_SCOPES:  # e.g. _base_ = 'mmdet::...' without mmdet
-            if f'{scope}::' in text and importlib.util.find_spec(scope) is None:
-                raise ConfigInputError(_missing_library(config, scope)) from None
+        for library in LIBRARIES.values():  # e.g. _base_ = 'mmdet::...' without mmdet
+            if f'{library.scope}::' in text and not library.installed():
+                require_installed(library, f'{config} is a {library.scope} config')
         raise ConfigInputError(f"cannot parse config '{config}': {type(exc).__name__}: "
                                f'{str(exc).splitlines()[0]}') from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    scope = cfg.get('default_scope')
-    if scope not in SUPPORTED_SCOPES:
-        raise ConfigInputError(f"{config}: default_scope is {scope!r}; the mmdla tools run "
-                               f'configs of {SUPPORTED_SCOPES}')
-    if importlib.util.find_spec(scope) is None:
-        raise ConfigInputError(_missing_library(config, scope))
+    try:
+        library = library_of(cfg)
+    except ConfigInputError as exc:
+        raise ConfigInputError(f'{config}: {exc}') from None
+    require_installed(library, f'{config} is a {library.scope} config')
     check_model_wiring(cfg.get('model') or {})
     cfg.launcher = launcher
     if work_dir is not None:
@@ -109,8 +64,8 @@ def add_tensorboard(cfg: Config) -> Config:
     """Add ``TensorboardVisBackend`` to the visualizer's ``vis_backends`` (in place), keeping
     the others (``LocalVisBackend`` writes the json logs analyze_logs.py reads)."""
     if importlib.util.find_spec('tensorboard') is None:
-        raise ConfigInputError('--tensorboard needs the tensorboard package: '
-                               'pip install tensorboard')
+        raise MissingPackageError('--tensorboard needs the tensorboard package: '
+                                  'pip install tensorboard')
     visualizer = cfg.get('visualizer')
     if visualizer is None:  # MMEngine's default visualizer, with TensorBoard
         visualizer = cfg.visualizer = dict(type='Visualizer', name='visualizer')
@@ -130,9 +85,11 @@ def prepare_runner_config(cfg: Config, mode: str, tensorboard: bool = False) -> 
         add_tensorboard(cfg)
     tune_cpu_allocator()
     if cfg.launcher == 'none' and _uses_sync_bn(cfg.get('model')):
-        print_log('The config uses SyncBN; this single-process run uses plain BatchNorm '
-                  '(MMEngine reverts SyncBN when not distributed)', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            'The config uses SyncBN; this single-process run uses plain BatchNorm '
+            '(MMEngine reverts SyncBN when not distributed)',
+            logger='current',
+            level=logging.WARNING)
     setup_cpu_distributed(cfg)
     return cfg
 
@@ -159,6 +116,7 @@ def runner_with_model(cfg: Config, model):
     from mmengine.runner import Runner
 
     class _PrebuiltModelRunner(Runner):
+
         def build_model(self, model_cfg):
             return model
 

@@ -1,0 +1,93 @@
+"""The downstream OpenMMLab libraries mmdla works in: one row per library (= per task).
+
+Everything mmdla and its tools know about a library is in :data:`LIBRARIES`: the
+``default_scope`` of its configs, its registry module, the pip package and the mmdla extra
+that installs it, the task, the visualizer its tools draw with and the default input size
+of each measuring or exporting tool. A new task is one new row.
+
+This module is a leaf (it imports only :mod:`mmdla.errors`): nothing here imports a
+library, so the table can be read whatever is installed.
+
+Example:
+    >>> from mmdla.libraries import library_of
+    >>> library_of('mmseg').task
+    'segmentation'
+    >>> library_of('mmdet').shapes['complexity']
+    (512, 512)
+"""
+import importlib.util
+from dataclasses import dataclass
+from typing import Dict, Mapping, Tuple, Union
+
+from mmdla.errors import ConfigInputError, MissingPackageError
+
+__all__ = ['Library', 'LIBRARIES', 'library_of', 'require_installed']
+
+#: what each entry of :attr:`Library.shapes` is the default input (H, W) of
+SHAPE_PURPOSES = ('complexity', 'benchmark', 'export')
+
+
+@dataclass(frozen=True)
+class Library:
+    """One downstream library and the task its configs describe."""
+    scope: str  #: ``default_scope`` of its configs and its Python package, e.g. 'mmseg'
+    package: str  #: pip distribution, e.g. 'mmsegmentation'
+    extra: str  #: mmdla's pip extra that installs it (setup.py), e.g. 'seg'
+    task: str  #: 'classification', 'segmentation' or 'detection'
+    visualizer: str  #: the library's visualizer class (browse_dataset.py, the demo)
+    #: default input (H, W) per tool purpose: ``complexity`` (get_flops.py, the model zoo:
+    #: the size the papers' GMACs are given at), ``benchmark`` (benchmark.py) and ``export``
+    #: (the deployment tools)
+    shapes: Mapping[str, Tuple[int, int]]
+
+    @property
+    def registry(self) -> str:
+        """The module holding the library's registries (``MODELS``, ``DATASETS`` ...)."""
+        return f'{self.scope}.registry'
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install 'mmdla[{self.extra}]'"
+
+    def installed(self) -> bool:
+        """Whether the library can be imported (without importing it)."""
+        return importlib.util.find_spec(self.scope) is not None
+
+
+def _same(shape: Tuple[int, int]) -> Dict[str, Tuple[int, int]]:
+    return {purpose: shape for purpose in SHAPE_PURPOSES}
+
+
+#: scope -> :class:`Library`, in the order mmdla registers into them
+LIBRARIES: Dict[str, Library] = {
+    lib.scope: lib
+    for lib in (
+        Library('mmpretrain', 'mmpretrain', 'cls', 'classification', 'UniversalVisualizer',
+                _same((224, 224))),
+        Library('mmseg', 'mmsegmentation', 'seg', 'segmentation', 'SegLocalVisualizer',
+                dict(complexity=(1024, 2048), benchmark=(512, 1024), export=(512, 1024))),
+        Library('mmdet', 'mmdet', 'det', 'detection', 'DetLocalVisualizer', _same((512, 512))),
+    )
+}
+
+
+def library_of(config_or_scope: Union[str, Mapping], what: str = 'the mmdla tools') -> Library:
+    """The :class:`Library` of a scope name or of a config (its ``default_scope``); a
+    :class:`~mmdla.errors.ConfigInputError` for any other scope."""
+    scope = (
+        config_or_scope
+        if isinstance(config_or_scope, str) else config_or_scope.get('default_scope'))
+    if scope not in LIBRARIES:
+        raise ConfigInputError(f'default_scope is {scope!r}; {what} run configs of '
+                               f'{", ".join(LIBRARIES)}')
+    return LIBRARIES[scope]
+
+
+def require_installed(library: Library, what: str) -> Library:
+    """``library`` if it is installed, else a :class:`~mmdla.errors.MissingPackageError`:
+    "``what`` but <package> is not installed: pip install ..." (``what`` e.g.
+    "configs/x.py is a mmdet config")."""
+    if not library.installed():
+        raise MissingPackageError(f'{what} but {library.package} is not installed: '
+                                  f'{library.install_hint}')
+    return library
