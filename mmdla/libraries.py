@@ -3,7 +3,8 @@
 Everything mmdla and its tools know about a library is in :data:`LIBRARIES`: the
 ``default_scope`` of its configs, its registry module, the pip package and the mmdla extra
 that installs it, the task, the visualizer its tools draw with and the default input size
-of each measuring or exporting tool. A new task is one new row.
+of each measuring or exporting tool
+(and the benchmark's default batch). A new task is one new row.
 
 This module is a leaf (it imports only :mod:`mmdla.errors`): nothing here imports a
 library, so the table can be read whatever is installed.
@@ -39,6 +40,7 @@ class Library:
     #: the size the papers' GMACs are given at), ``benchmark`` (benchmark.py) and ``export``
     #: (the deployment tools)
     shapes: Mapping[str, Tuple[int, int]]
+    benchmark_batch: int  #: default batch of benchmark.py (at its ``benchmark`` shape)
 
     @property
     def registry(self) -> str:
@@ -63,10 +65,10 @@ LIBRARIES: Dict[str, Library] = {
     lib.scope: lib
     for lib in (
         Library('mmpretrain', 'mmpretrain', 'cls', 'classification', 'UniversalVisualizer',
-                _same((224, 224))),
+                _same((224, 224)), 8),
         Library('mmseg', 'mmsegmentation', 'seg', 'segmentation', 'SegLocalVisualizer',
-                dict(complexity=(1024, 2048), benchmark=(512, 1024), export=(512, 1024))),
-        Library('mmdet', 'mmdet', 'det', 'detection', 'DetLocalVisualizer', _same((512, 512))),
+                dict(complexity=(1024, 2048), benchmark=(512, 1024), export=(512, 1024)), 2),
+        Library('mmdet', 'mmdet', 'det', 'detection', 'DetLocalVisualizer', _same((512, 512)), 2),
     )
 }
 

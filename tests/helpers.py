@@ -51,28 +51,18 @@ def build_config_model(config: str, device: str = 'cpu'):
 def random_timm_dla(arch):
     """timm DLA with random weights and random, data-calibrated BN statistics, in eval mode.
 
-    The BN affine parameters are randomised, then the running statistics are set to those
-    of a random batch (as after training), and the classifier is drawn from N(0, 0.01) (as
-    mmpretrain's LinearClsHead is initialised), so activations and logits have realistic
-    magnitudes (with the default 0/1 statistics and timm's Kaiming fc, logits reach several
-    hundred and float32 summation order alone differs by more than 1e-4).
+    The classifier is drawn from N(0, 0.01) (as mmpretrain's LinearClsHead is initialised),
+    so that, with the calibrated BN, activations and logits have realistic magnitudes (with
+    the default 0/1 statistics and timm's Kaiming fc, logits reach several hundred and
+    float32 summation order alone differs by more than 1e-4).
     """
     import timm
     model = timm.create_model(arch, pretrained=False)
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    randomise_bn_(model, lambda: model(torch.randn(4, 3, 64, 64)))
     with torch.no_grad():
-        for m in bns:
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.normal_(0, 0.2)
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average: the statistics of the batch below
-        model.train()(torch.randn(4, 3, 64, 64))
-        for m in bns:
-            m.momentum = 0.1
-            m.num_batches_tracked.fill_(1000)
         model.fc.weight.normal_(0, 0.01)
         model.fc.bias.normal_(0, 0.01)
-    return model.eval()
+    return model
 
 
 def official_state_dict(timm_state_dict, arch):
@@ -143,37 +133,53 @@ def official_dlaup_plan(channels):
     return plan
 
 
+def random_bn_tensors(c: int, generator=None) -> dict:
+    """Random BatchNorm tensors of ``c`` channels, as after training: weight U(0.5, 1.5),
+    bias N(0, 0.1), running mean N(0, 0.1), running variance U(0.5, 1.5)."""
+    return dict(
+        weight=torch.rand(c, generator=generator) + 0.5,
+        bias=torch.randn(c, generator=generator) * 0.1,
+        running_mean=torch.randn(c, generator=generator) * 0.1,
+        running_var=torch.rand(c, generator=generator) + 0.5,
+        num_batches_tracked=torch.tensor(100))
+
+
 def random_bn(sd, prefix, c):
-    """Random BN tensors (affine and running statistics) under ``prefix`` in ``sd``."""
-    sd[f'{prefix}.weight'] = torch.rand(c) + 0.5
-    sd[f'{prefix}.bias'] = torch.randn(c) * 0.1
-    sd[f'{prefix}.running_mean'] = torch.randn(c) * 0.1
-    sd[f'{prefix}.running_var'] = torch.rand(c) + 0.5
-    sd[f'{prefix}.num_batches_tracked'] = torch.tensor(100)
+    """:func:`random_bn_tensors` under ``prefix`` in the state dict ``sd``."""
+    sd.update({f'{prefix}.{k}': v for k, v in random_bn_tensors(c).items()})
+
+
+def randomise_bn_(model, calibrate=None, seed=0):
+    """Give every BatchNorm of ``model`` :func:`random_bn_tensors` (so that folding BN and
+    its statistics matter); with ``calibrate`` (a callable running a forward of ``model``
+    on a random batch), the running statistics are then those of that batch, as after
+    training (realistic activations through deep networks). Returns ``model`` in eval mode.
+    """
+    from torch.nn.modules.batchnorm import _BatchNorm
+    g = torch.Generator().manual_seed(seed)
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    with torch.no_grad():
+        for m in bns:
+            for name, tensor in random_bn_tensors(m.num_features, g).items():
+                getattr(m, name).copy_(tensor)
+        if calibrate is not None:
+            for m in bns:
+                m.reset_running_stats()
+                m.momentum, momentum = None, m.momentum  # cumulative: the batch's statistics
+            model.train()
+            calibrate()
+            for m in bns:
+                m.momentum = momentum
+                m.num_batches_tracked.fill_(100)
+    return model.eval()
 
 
 def official_layout(mmdla_state_dict):
-    """The tensors of an mmdla segmentor (DLA + DLAUpHead) or CenterNet state dict under the
-    names of the official DLASeg (ucbdrive/dla) or CenterNet checkpoint - the converter's
-    inverse -, made contiguous (mmdla's channels_last tensors are not, and safetensors
-    files store contiguous tensors only)."""
-    renames = {
-        'backbone.': 'base.',
-        'decode_head.conv_seg.': 'fc.0.',
-        'decode_head.': '',
-        'neck.': '',
-        'bbox_head.heatmap_head.': 'hm.',
-        'bbox_head.wh_head.': 'wh.',
-        'bbox_head.offset_head.': 'reg.'
-    }
-    out = {}
-    for name, tensor in mmdla_state_dict.items():
-        for old, new in renames.items():
-            if name.startswith(old):
-                name = new + name[len(old):]
-                break
-        out[name.replace('.conv_offset.', '.conv_offset_mask.')] = tensor.contiguous()
-    return out
+    """An mmdla segmentor's or CenterNet's tensors under the official names (the converter's
+    inverse), made contiguous (mmdla's channels_last tensors are not, and safetensors files
+    store contiguous tensors only)."""
+    from mmdla.models.converters import to_official_names
+    return {k: v.contiguous() for k, v in to_official_names(mmdla_state_dict).items()}
 
 
 def logged_scalars(work_dir) -> list:

@@ -164,7 +164,7 @@ def test_checkpoint_loader_refuses_foreign_globals(tmp_path):
 
 # --- checkpoints given to the tools: truncated, corrupt, of another model --------------
 
-test_tool = load_tool('tools/test.py')
+eval_tool = load_tool('tools/test.py')
 demo = load_tool('demo/image_demo.py')
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 TOY = str(ROOT / 'configs/dla34_toy.py')
@@ -200,7 +200,7 @@ def toy_data(tmp_path):
 def test_test_tool_truncated_checkpoint(tmp_path, capsys, toy_checkpoints, toy_data):
     _, truncated, _ = toy_checkpoints
     err = run_and_expect_error(
-        test_tool,
+        eval_tool,
         [TOY, str(truncated), '--work-dir',
          str(tmp_path / 'w'), '--cfg-options', *toy_data], capsys)
     assert f"cannot read checkpoint '{truncated}'" in err and 'truncated' in err
@@ -210,7 +210,7 @@ def test_test_tool_truncated_checkpoint(tmp_path, capsys, toy_checkpoints, toy_d
 def test_test_tool_checkpoint_of_another_model(tmp_path, capsys, toy_checkpoints, toy_data):
     _, _, other = toy_checkpoints
     err = run_and_expect_error(
-        test_tool,
+        eval_tool,
         [TOY, str(other), '--work-dir',
          str(tmp_path / 'w'), '--cfg-options', *toy_data], capsys)
     assert "does not fit the config's model" in err and 'missing' in err
@@ -218,7 +218,7 @@ def test_test_tool_checkpoint_of_another_model(tmp_path, capsys, toy_checkpoints
 
 
 def test_test_tool_checkpoint_is_a_directory(tmp_path, capsys, toy_data):
-    err = run_and_expect_error(test_tool, [TOY, str(tmp_path), '--cfg-options', *toy_data], capsys)
+    err = run_and_expect_error(eval_tool, [TOY, str(tmp_path), '--cfg-options', *toy_data], capsys)
     assert f"checkpoint '{tmp_path}' (load_from) is a directory" in err
 
 
@@ -376,7 +376,7 @@ def test_segmentation_out_must_be_a_directory(tmp_path, capsys, toy_checkpoints,
     good, _, _ = toy_checkpoints
     (tmp_path / 'preds').write_text('a file')
     err = run_and_expect_error(
-        test_tool,
+        eval_tool,
         [TOY, str(good), '--out',
          str(tmp_path / 'preds'), '--cfg-options', *toy_data], capsys)
     assert 'is a file' in err and 'give a directory' in err

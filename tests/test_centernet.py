@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from mmdla import reference
 from mmdla.models.checkpoints import arch_signature
 from tests.helpers import (ROOT, build_config_model, load_tool, official_dlaup_plan, random_bn,
-                           random_timm_dla, run_and_expect_error)
+                           random_timm_dla, randomise_bn_, run_and_expect_error)
 
 pytest.importorskip('mmdet')
 
@@ -190,7 +190,6 @@ def test_init_model_optimised_detector_equals_plain(tmp_path):
     """mmdla.apis.init_model on a detector (BN folded into the neck's and backbone's convs):
     the heads' outputs of the plain model within 1e-4 relative."""
     from mmdla.apis import init_model
-    from tests.test_fast_defaults import randomise_bn_
     torch.manual_seed(0)
     model = randomise_bn_(build_config_model('centernet_dla34_toy'))
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'toy.pth')

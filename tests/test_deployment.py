@@ -14,10 +14,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdla.apis import init_model
-from tests.helpers import ROOT, build_config_model, load_tool, run_and_expect_error
+from tests.helpers import ROOT, build_config_model, load_tool, randomise_bn_, run_and_expect_error
 
 onnx_tool = load_tool('tools/deployment/pytorch2onnx.py')
 ts_tool = load_tool('tools/deployment/pytorch2torchscript.py')
@@ -31,23 +30,6 @@ MODELS = {
 CLASSES = {'classifier': 4, 'segmentor': 19, 'detector': 4}
 
 
-def calibrate_bn_(model: torch.nn.Module) -> None:
-    """Random BN affine parameters and the running statistics of a random batch (as after
-    training): realistic activations instead of the 0 / 1 initial statistics."""
-    torch.manual_seed(0)
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
-    with torch.no_grad():
-        for m in bns:
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.normal_(0, 0.2)
-            m.reset_running_stats()
-            m.momentum = None  # cumulative: the statistics of the batch below
-        model.train()(torch.randn(2, 3, 64, 96), mode='tensor')
-        for m in bns:
-            m.momentum = 0.1
-    model.eval()
-
-
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     """name -> (config path, checkpoint path, init_model's model), made once per model."""
@@ -57,7 +39,8 @@ def trained(tmp_path_factory):
         if name not in made:
             config = str(ROOT / 'configs' / f'{MODELS[name][0]}.py')
             model = build_config_model(MODELS[name][0])  # SyncBN -> BN
-            calibrate_bn_(model)
+            torch.manual_seed(0)
+            randomise_bn_(model, lambda: model(torch.randn(2, 3, 64, 96), mode='tensor'))
             path = tmp_path_factory.mktemp('deploy') / f'{name}.pth'
             torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
             made[name] = (config, str(path), init_model(config, str(path)))

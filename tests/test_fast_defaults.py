@@ -10,7 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdla.apis import init_model
 from mmdla.errors import CheckpointMismatchError
-from tests.helpers import ROOT, build_config_model, load_tool, run_and_expect_error
+from tests.helpers import ROOT, build_config_model, load_tool, randomise_bn_, run_and_expect_error
 
 SEG, CLS = 'dla34_toy', 'dla46_c_toy_cls'
 
@@ -25,20 +25,6 @@ def conv_weights(model):
 
 def relative_error(a, b):
     return ((a - b).abs().max() / b.abs().max()).item()
-
-
-def randomise_bn_(model):
-    """Random BN affine parameters and running statistics (so that folding BN matters)."""
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, _BatchNorm):
-                n = m.num_features
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-    return model
 
 
 @pytest.mark.parametrize('config', [SEG, CLS])

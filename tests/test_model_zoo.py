@@ -1,14 +1,17 @@
 """Model zoo: README tables and metafiles equal what the tools compute; tool smoke runs."""
+import os
 import statistics
 
 import pytest
 
 from mmdla.reference import DLA_UP, IMAGENET
-from tests.helpers import ROOT, load_tool
+from mmdla.utils.benchmark import in_fresh_process
+from tests.helpers import ROOT, load_tool, run_and_expect_error
 
 model_zoo = load_tool('tools/analysis_tools/model_zoo.py')
 get_flops = load_tool('tools/analysis_tools/get_flops.py')
 benchmark = load_tool('tools/analysis_tools/benchmark.py')
+benchmark_official = load_tool('tools/analysis_tools/benchmark_official.py')
 tta_cost = load_tool('tools/analysis_tools/tta_cost.py')
 
 
@@ -122,3 +125,30 @@ def test_weights_sources_are_timm_hub_files_and_mmdla_release_assets():
     for tag in tags:
         assert f'[timm/{tag}](https://huggingface.co/timm/{tag})' in table
     assert table.count('Google Drive') == 2
+
+
+def test_benchmark_official_names_a_wrong_checkout(tmp_path, capsys):
+    err = run_and_expect_error(benchmark_official, [str(tmp_path)], capsys)
+    assert err == (f"error: '{tmp_path}' has no dataset.py: give a checkout of "
+                   'https://github.com/ucbdrive/dla')
+
+
+@pytest.mark.slow
+def test_in_fresh_process_runs_a_function_of_a_file_in_another_process(tmp_path):
+    worker = tmp_path / 'worker.py'
+    worker.write_text('import os\n\n\ndef pid_and_sum(a, b=0):\n'
+                      '    return os.getpid(), a + b\n\n\ndef fail():\n'
+                      "    raise ValueError('from the child')\n")
+    pid, total = in_fresh_process(str(worker), 'pid_and_sum', 2, b=3)
+    assert total == 5 and pid != os.getpid()
+    with pytest.raises(ValueError, match='from the child'):
+        in_fresh_process(str(worker), 'fail')
+
+
+@pytest.mark.slow
+def test_benchmark_official_measures_mmdla_in_a_fresh_process():
+    """The mmdla side of a case needs no official checkout: one warm-up, two timed steps."""
+    result = in_fresh_process(benchmark_official.__file__, 'run_case', 'cls-infer', 'mmdla', '', 1,
+                              2)
+    assert len(result['times']) == 2 and all(t > 0 for t in result['times'])
+    assert result['peak'] > 0

@@ -114,6 +114,22 @@ def test_the_package_is_a_library_and_the_cli_layer_is_apart():
         assert 'mmdla.cli' not in imported_modules(path, modules), path
 
 
+def test_test_modules_stand_alone():
+    """No test module imports another one (shared code lives in tests/helpers.py), and no
+    module-level name other than a test function or class starts with ``test``."""
+    for path in sorted((ROOT / 'tests').glob('test_*.py')):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith('tests.test_'), (path, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith('tests.test_') for a in node.names), path
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            assert not any(n.startswith('test') for n in names), (path, names)
+
+
 def test_every_error_class_of_the_package_is_an_input_error_or_none():
     """mmdla defines exceptions only in mmdla/errors.py, all under InputError."""
     for path in PACKAGE.rglob('*.py'):

@@ -2,7 +2,7 @@
 from tests.helpers import ROOT, data_root_options, load_tool, run_and_expect_error
 
 train_tool = load_tool('tools/train.py')
-test_tool = load_tool('tools/test.py')
+eval_tool = load_tool('tools/test.py')
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
 
 
@@ -36,7 +36,7 @@ def test_missing_pretrained_checkpoint(tmp_path, capsys):
 
 def test_missing_test_checkpoint_and_config(tmp_path, capsys):
     make_toy_data.main([str(tmp_path / 'toy'), '--num-train', '1', '--num-val', '1'])
-    err = run_and_expect_error(test_tool, [
+    err = run_and_expect_error(eval_tool, [
         str(ROOT / 'configs/dla34_toy.py'),
         str(tmp_path / 'none.pth'), '--cfg-options', *data_root_options(tmp_path / 'toy')
     ], capsys)

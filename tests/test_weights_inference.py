@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import ROOT, build_config_model, load_tool, official_layout, random_timm_dla
+from tests.helpers import (ROOT, build_config_model, load_tool, official_layout, random_timm_dla,
+                           randomise_bn_)
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 demo = load_tool('demo/image_demo.py')
@@ -36,13 +37,7 @@ def files(tmp_path_factory):
     torch.manual_seed(0)
     save_safetensors(random_timm_dla('dla34').state_dict(), root / 'model.safetensors')
     assert dla2mmdla.main([str(root / 'model.safetensors'), str(root / 'dla34_imagenet.pth')]) == 0
-    segmentor = build_config_model('dla34_cityscapes')
-    with torch.no_grad():  # realistic BN statistics instead of the initial 0 / 1
-        for name, buffer in segmentor.named_buffers():
-            if name.endswith('running_mean'):
-                buffer.normal_(0, 0.1)
-            elif name.endswith('running_var'):
-                buffer.uniform_(0.5, 1.5)
+    segmentor = randomise_bn_(build_config_model('dla34_cityscapes'))
     save_safetensors(official_layout(segmentor.state_dict()), root / 'dla34up.safetensors')
     assert dla2mmdla.main([str(root / 'dla34up.safetensors'), str(root / 'dla34up.pth')]) == 0
     rng = np.random.RandomState(0)

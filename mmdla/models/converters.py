@@ -158,6 +158,30 @@ def is_centernet_checkpoint(state_dict: Mapping) -> bool:
 #: CenterNet head -> mmdet ``CenterNetHead`` branch
 CENTERNET_HEADS = {'hm': 'heatmap_head', 'wh': 'wh_head', 'reg': 'offset_head'}
 
+#: mmdla tensor-name prefix -> the official checkpoint's (DLASeg, CenterNet ctdet), for
+#: :func:`to_official_names`; the first matching prefix applies
+OFFICIAL_PREFIXES = (
+    ('backbone.', 'base.'),
+    ('decode_head.conv_seg.', 'fc.0.'),
+    ('decode_head.', ''),
+    ('neck.', ''),
+) + tuple((f'bbox_head.{branch}.', f'{name}.') for name, branch in CENTERNET_HEADS.items())
+
+
+def to_official_names(state_dict: Mapping) -> 'OrderedDict[str, torch.Tensor]':
+    """The tensors of an mmdla segmentor (DLA + DLAUpHead) or CenterNet state dict under the
+    official DLASeg / CenterNet names: the inverse of :func:`convert_dla_segmentor` and
+    :func:`convert_centernet` (which drop the dead ``project`` and ``base.fc`` tensors the
+    official files also hold), ``conv_offset`` -> ``conv_offset_mask``."""
+    out = OrderedDict()
+    for name, tensor in state_dict.items():
+        for ours, official in OFFICIAL_PREFIXES:
+            if name.startswith(ours):
+                name = official + name[len(ours):]
+                break
+        out[name.replace('.conv_offset.', '.conv_offset_mask.')] = tensor
+    return out
+
 
 def _neck_signature(arch: str, use_dcn: bool) -> Dict[str, tuple]:
     from .necks import CenterNetDLANeck

@@ -69,6 +69,7 @@ class Scene:
         self.label = np.full((height, width), IGNORE, np.uint8)
         self.instance = np.zeros((height, width), np.int32)
         self.instances = {}
+        self.rows = np.arange(height)[:, None] * np.ones((1, width))  # row of each pixel
 
     def new_instance(self, label) -> int:
         self.instances[len(self.instances) + 1] = label
@@ -90,27 +91,25 @@ class Scene:
         return canvas.astype(bool)
 
 
-def draw_scene(rng, height, width):
-    s = Scene(rng, height, width)
-    h, w = height, width
-    horizon = int(h * rng.uniform(0.35, 0.5))
-    rows = np.arange(h)[:, None] * np.ones((1, w))
-
-    # sky: vertical gradient + clouds
-    sky_top, sky_bottom = _jitter(rng, (200, 140, 90), 30), _jitter(rng, (235, 210, 180), 20)
+def draw_sky(s, horizon):
+    """Paints the sky (a vertical gradient with 0-3 clouds) above ``horizon``."""
+    h, w, rows = s.h, s.w, s.rows
+    sky_top, sky_bottom = _jitter(s.rng, (200, 140, 90), 30), _jitter(s.rng, (235, 210, 180), 20)
     t = (rows / max(horizon, 1))[..., None]
     gradient = (1 - t) * np.array(sky_top) + t * np.array(sky_bottom)
     s.paint(rows < horizon, SKY, (0, 0, 0))
     s.img[rows < horizon] = gradient[rows < horizon]
-    for _ in range(rng.integers(0, 4)):
-        centre = (int(rng.integers(0, w)), int(rng.integers(0, max(horizon // 2, 2))))
-        axes = (int(rng.integers(w // 16, w // 6)), int(rng.integers(h // 30 + 1, h // 12 + 2)))
+    for _ in range(s.rng.integers(0, 4)):
+        centre = (int(s.rng.integers(0, w)), int(s.rng.integers(0, max(horizon // 2, 2))))
+        axes = (int(s.rng.integers(w // 16, w // 6)), int(s.rng.integers(h // 30 + 1, h // 12 + 2)))
         cloud = s.mask(lambda c: cv2.ellipse(c, centre, axes, 0, 0, 360, 1, -1))
-        s.paint(cloud & (rows < horizon), SKY, _jitter(rng, (240, 240, 240), 10), 8, 4)
+        s.paint(cloud & (rows < horizon), SKY, _jitter(s.rng, (240, 240, 240), 10), 8, 4)
 
-    # buildings along the horizon, with window grids
+
+def draw_buildings(s, horizon, base):
+    """Paints a row of buildings with window grids from near ``horizon`` down to ``base``."""
+    rng, h, w = s.rng, s.h, s.w
     x = int(-rng.integers(0, w // 8))
-    base = horizon + int(h * 0.04)
     while x < w:
         bw = int(rng.integers(w // 10, w // 4))
         top = int(rng.integers(int(h * 0.05), max(int(h * 0.06), horizon - h // 10)))
@@ -126,7 +125,10 @@ def draw_scene(rng, height, width):
                 s.paint(win, BUILDING, window, 6)
         x += bw
 
-    # trees: crowns over buildings / sky
+
+def draw_trees(s, horizon):
+    """Paints 1-4 tree crowns over the buildings and sky around ``horizon``."""
+    rng, h, w = s.rng, s.h, s.w
     for _ in range(rng.integers(1, 5)):
         cx = int(rng.integers(0, w))
         cy = int(horizon - rng.integers(0, h // 6))
@@ -134,23 +136,36 @@ def draw_scene(rng, height, width):
         crown = s.mask(lambda c: cv2.ellipse(c, (cx, cy), axes, 0, 0, 360, 1, -1))
         s.paint(crown, VEGETATION, _jitter(rng, (50, 130, 60), 35), 30, 3)
 
-    # ground: sidewalks, road (trapezoid to a vanishing point), terrain patches
+
+def draw_road(s, base):
+    """Paints sidewalk below ``base`` and a road trapezoid on it; returns (road mask, vanishing
+    point x, road's left and right x at the bottom)."""
+    rng, h, w = s.rng, s.h, s.w
     vanish_x = int(w * rng.uniform(0.35, 0.65))
-    ground = rows >= base
-    s.paint(ground, SIDEWALK, _jitter(rng, (150, 150, 160), 30), 10, 3)
+    s.paint(s.rows >= base, SIDEWALK, _jitter(rng, (150, 150, 160), 30), 10, 3)
     left_bottom = int(w * rng.uniform(-0.3, 0.1))
     right_bottom = int(w * rng.uniform(0.9, 1.3))
     road_poly = np.array([[vanish_x - w // 30, base], [vanish_x + w // 30, base], [right_bottom, h],
                           [left_bottom, h]], np.int32)
     road = s.mask(lambda c: cv2.fillPoly(c, [road_poly], 1))
-    s.paint(road & ground, ROAD, _jitter(rng, (90, 90, 95), 30), 10, 8)
-    for _ in range(rng.integers(1, 4)):  # grass verges beside the sidewalks
+    s.paint(road & (s.rows >= base), ROAD, _jitter(rng, (90, 90, 95), 30), 10, 8)
+    return road, vanish_x, left_bottom, right_bottom
+
+
+def draw_terrain(s, base, road):
+    """Paints 1-3 grass verges at the image sides on the ground below ``base``, off the road."""
+    rng, h, w = s.rng, s.h, s.w
+    for _ in range(rng.integers(1, 4)):
         side = rng.choice([0, w - 1])
         axes = (int(rng.integers(w // 10, w // 5)), int(rng.integers(h // 14, h // 7)))
         patch = s.mask(lambda c: cv2.ellipse(c, (int(side), int(rng.integers(base, h))), axes, 0, 0,
                                              360, 1, -1))
-        s.paint(patch & ground & ~road, TERRAIN, _jitter(rng, (70, 140, 130), 30), 25, 3)
-    # lane markings (still road)
+        s.paint(patch & (s.rows >= base) & ~road, TERRAIN, _jitter(rng, (70, 140, 130), 30), 25, 3)
+
+
+def draw_lane_markings(s, base, vanish_x, road):
+    """Paints five white lane-marking dashes on the road (still labelled road)."""
+    h, w = s.h, s.w
     for frac in np.linspace(0.1, 0.9, 5):
         y0 = int(base + (h - base) * frac)
         y1 = int(base + (h - base) * min(frac + 0.08, 1))
@@ -158,9 +173,22 @@ def draw_scene(rng, height, width):
         line = s.mask(lambda c: cv2.line(c, (x0, y0), (x0, y1), 1, max(1, (y0 - base) // 25)))
         s.paint(line & road, ROAD, (220, 220, 220), 5)
 
-    # poles with signs and traffic lights on the sidewalk
-    # (thickness and sign size grow towards the camera; a pole carries a sign or a traffic
-    # light on top and sometimes a second sign lower down)
+
+def draw_traffic_light(s, px, top, size):
+    """Paints one traffic-light instance (housing and a red or green dot) at the pole top."""
+    rng = s.rng
+    light = s.mask(lambda c: cv2.rectangle(c, (px - size // 2, top),
+                                           (px + size // 2, top + 2 * size), 1, -1))
+    instance = s.new_instance(LIGHT)
+    s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5, instance=instance)
+    dot = s.mask(lambda c: cv2.circle(c, (px, top + size // 2), max(1, size // 3), 1, -1))
+    s.paint(dot, LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60), instance=instance)
+
+
+def draw_poles(s, horizon, base, left_bottom, right_bottom):
+    """Paints 2-4 sidewalk poles, each topped by a sign or traffic light, some with a second
+    sign lower down; thickness and sign size grow towards the camera."""
+    rng, h, w = s.rng, s.h, s.w
     for _ in range(rng.integers(2, 5)):
         px = int(
             rng.choice([
@@ -178,15 +206,7 @@ def draw_scene(rng, height, width):
             sign = s.mask(lambda c: cv2.circle(c, (px, top), size, 1, -1))
             s.paint(sign, SIGN, _jitter(rng, (20, 200, 220), 30), 5, instance=s.new_instance(SIGN))
         else:
-            light = s.mask(lambda c: cv2.rectangle(c, (px - size // 2, top),
-                                                   (px + size // 2, top + 2 * size), 1, -1))
-            instance = s.new_instance(LIGHT)
-            s.paint(light, LIGHT, _jitter(rng, (30, 30, 30), 15), 5, instance=instance)
-            dot = s.mask(lambda c: cv2.circle(c, (px, top + size // 2), max(1, size // 3), 1, -1))
-            s.paint(
-                dot,
-                LIGHT, (40, 40, 230) if rng.random() < 0.5 else (60, 220, 60),
-                instance=instance)
+            draw_traffic_light(s, px, top, size)
         if rng.random() < 0.4:
             sy = int(top + (py_bottom - top) * rng.uniform(0.3, 0.5))
             plate = s.mask(lambda c: cv2.rectangle(c, (px - size, sy - size // 2),
@@ -194,7 +214,11 @@ def draw_scene(rng, height, width):
             s.paint(
                 plate, SIGN, _jitter(rng, (200, 200, 200), 40), 5, instance=s.new_instance(SIGN))
 
-    # cars on the road, smaller towards the horizon
+
+def draw_cars(s, base, vanish_x):
+    """Paints 1-4 car instances (body, windows, wheels) on the road, smaller towards the
+    horizon."""
+    rng, h, w = s.rng, s.h, s.w
     for _ in range(rng.integers(1, 5)):
         cy = int(rng.uniform(base + (h - base) * 0.15, h * 0.95))
         depth = (cy - base) / max(h - base, 1)
@@ -218,7 +242,10 @@ def draw_scene(rng, height, width):
             wheel = s.mask(lambda c: cv2.circle(c, (wx, cy), r, 1, -1))
             s.paint(wheel, CAR, (20, 20, 20), 3, instance=car)
 
-    # pedestrians on the sidewalk
+
+def draw_pedestrians(s, base):
+    """Paints 1-4 pedestrian instances (torso and head) on the sidewalks at the image sides."""
+    rng, h, w = s.rng, s.h, s.w
     for _ in range(rng.integers(1, 5)):
         py = int(rng.integers(base + (h - base) // 5, h))
         depth = (py - base) / max(h - base, 1)
@@ -236,13 +263,36 @@ def draw_scene(rng, height, width):
         head = s.mask(lambda c: cv2.circle(c, (px, py - ph), max(2, ph // 7), 1, -1))
         s.paint(head, PERSON, _jitter(rng, (120, 150, 200), 20), instance=person)
 
-    # ego vehicle (ignore), then global appearance changes
-    if rng.random() < 0.7:
-        ego = rows >= h - int(h * rng.uniform(0.05, 0.1))
-        s.paint(ego, IGNORE, _jitter(rng, (30, 30, 35), 10), 4)
-    img = s.img * rng.uniform(0.7, 1.3) + rng.normal(0, 8, s.img.shape)
-    img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (3, 3), 0.6)
-    return img, s.label, visible_boxes(s)
+
+def draw_ego_vehicle(s):
+    """Paints (7 times in 10) an ego-vehicle band at the bottom, labelled ignore."""
+    if s.rng.random() < 0.7:
+        ego = s.rows >= s.h - int(s.h * s.rng.uniform(0.05, 0.1))
+        s.paint(ego, IGNORE, _jitter(s.rng, (30, 30, 35), 10), 4)
+
+
+def finish_image(s):
+    """Returns the scene's image as uint8 BGR after a brightness change, noise and blur."""
+    img = s.img * s.rng.uniform(0.7, 1.3) + s.rng.normal(0, 8, s.img.shape)
+    return cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (3, 3), 0.6)
+
+
+def draw_scene(rng, height, width):
+    """A random street scene: (BGR image, trainId label map, visible_boxes of its objects)."""
+    s = Scene(rng, height, width)
+    horizon = int(height * rng.uniform(0.35, 0.5))
+    base = horizon + int(height * 0.04)  # where the buildings stand on the ground
+    draw_sky(s, horizon)
+    draw_buildings(s, horizon, base)
+    draw_trees(s, horizon)
+    road, vanish_x, left_bottom, right_bottom = draw_road(s, base)
+    draw_terrain(s, base, road)
+    draw_lane_markings(s, base, vanish_x, road)
+    draw_poles(s, horizon, base, left_bottom, right_bottom)
+    draw_cars(s, base, vanish_x)
+    draw_pedestrians(s, base)
+    draw_ego_vehicle(s)
+    return finish_image(s), s.label, visible_boxes(s)
 
 
 #: the toy detection classes (COCO category id = position + 1) and their trainIds
