@@ -20,9 +20,11 @@ from typing import List
 
 from mmengine.config import DictAction
 
-from mmdla.apis.export import EXPORTERS, MIN_AGREEMENT, MIN_SIZE, RTOL, ExportResult
-from mmdla.errors import ConfigInputError, input_error_message
+from mmdla.apis.export import (EXPORTERS, MIN_AGREEMENT, MIN_SIZE, RTOL, ExportResult, check_shape,
+                               export_model)
+from mmdla.errors import ConfigInputError, ShapeError, input_error_message
 from mmdla.libraries import LIBRARIES
+from mmdla.utils.allocator import tune_cpu_allocator
 
 __all__ = [
     'exit_on_input_error', 'add_runner_args', 'parse_runner_args', 'check_image_output',
@@ -47,6 +49,15 @@ def exit_on_input_error(main):
     return wrapper
 
 
+def add_cfg_options(parser: argparse.ArgumentParser, example: str) -> None:
+    """``--cfg-options KEY=VALUE ...`` (MMEngine's DictAction), with ``example`` in its help."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=f'override config settings, e.g. {example}')
+
+
 def add_runner_args(parser: argparse.ArgumentParser, tensorboard: bool = False) -> None:
     """The arguments tools/train.py and tools/test.py share: --amp, --cfg-options,
     --launcher, --local-rank (torch.distributed.launch style); with ``tensorboard`` also
@@ -56,11 +67,7 @@ def add_runner_args(parser: argparse.ArgumentParser, tensorboard: bool = False) 
         '--amp',
         action='store_true',
         help='automatic mixed precision (float16 autocast; needs a GPU)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=10')
+    add_cfg_options(parser, 'train_cfg.max_iters=10')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -146,11 +153,7 @@ def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
         help="export the model without init_model's optimisations (BN "
         'not folded into the convs: 10 more ONNX nodes for DLA-34 + '
         'DLA-Up; same outputs up to float rounding)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. model.neck.use_dcn=False')
+    add_cfg_options(parser, 'model.neck.use_dcn=False')
     return parser
 
 
@@ -178,3 +181,35 @@ def export_report(result: ExportResult) -> List[str]:
                          f'diff {o.rel:.3g}{agreement}  {"ok" if o.ok else "FAILED"}')
     lines.append('parity check passed' if result.ok else 'parity check FAILED')
     return lines
+
+
+def export_main(fmt: str, description: str, argv=None) -> int:
+    """``tools/deployment/pytorch2<fmt>.py``: parse, export, check, print the report; 0 if
+    the check passes, 1 if not."""
+    args = export_parser(fmt, description).parse_args(argv)
+    dynamic = getattr(args, 'dynamic', True)  # (a TorchScript module takes any size)
+    shape = None if args.shape is None else check_shape(args.shape, '--shape')
+    other_shape = (None
+                   if args.check_shape is None else check_shape(args.check_shape, '--check-shape'))
+    if other_shape is not None and not dynamic:
+        raise ConfigInputError('--check-shape checks a dynamic file: add --dynamic')
+    if args.batch < 1:
+        raise ShapeError(f'--batch must be >= 1, got {args.batch}')
+    tune_cpu_allocator()
+    result = export_model(
+        args.config,
+        args.checkpoint,
+        fmt,
+        args.out,
+        shape,
+        batch=args.batch,
+        dynamic=dynamic,
+        other_shape=other_shape,
+        opset=getattr(args, 'opset', None),
+        exporter=getattr(args, 'exporter', 'torchscript'),
+        optimize=not args.no_optimize,
+        cfg_options=args.cfg_options)
+    if args.checkpoint is None:
+        print("no checkpoint given: exported the config's initial (random) weights")
+    print('\n'.join(export_report(result)))
+    return 0 if result.ok else 1

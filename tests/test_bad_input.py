@@ -116,7 +116,7 @@ def test_label_value_out_of_range_is_named(tmp_path, capsys, toy):
     err = toy_train_error(
         tmp_path, capsys,
         ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'])
-    assert 'has value 40 outside 0..18 (ignore: 255)' in err and '_labelTrainIds.png' in err
+    assert 'has value 40 outside 0..18 (ignore index 255)' in err and '_labelTrainIds.png' in err
 
 
 def test_label_size_mismatch_is_named(tmp_path, capsys, toy):
@@ -245,6 +245,7 @@ def test_resume_from_a_truncated_checkpoint_writes_nothing(tmp_path, capsys, toy
     assert checkpoints() == before  # no checkpoint written over, none saved
 
 
+@pytest.mark.slow
 def test_load_from_a_corrupt_checkpoint(tmp_path, capsys, toy_data):
     bad = tmp_path / 'bad.pth'
     bad.write_bytes(b'\x00' * 100)
@@ -309,7 +310,7 @@ def test_head_rejects_label_values_beyond_num_classes():
     label = torch.zeros(1, 8, 8, dtype=torch.long)
     label[0, 3, 3] = 25
     sample.gt_sem_seg = PixelData(data=label)
-    with pytest.raises(DataError, match=r'label value 25 is outside 0\.\.18'):
+    with pytest.raises(DataError, match=r'has value 25 outside 0\.\.18'):
         head.loss_by_feat(torch.zeros(1, 19, 8, 8), [sample])
 
 

@@ -186,6 +186,7 @@ def test_training_step_reaches_every_parameter(use_dcn):
     assert (len(offsets) > 0) == use_dcn
 
 
+@pytest.mark.slow
 def test_init_model_optimised_detector_equals_plain(tmp_path):
     """mmdla.apis.init_model on a detector (BN folded into the neck's and backbone's convs):
     the heads' outputs of the plain model within 1e-4 relative."""

@@ -107,6 +107,7 @@ def test_converter_writes_train_ids(tmp_path, capsys):
         'aachen_000000_000019_gtFine_labelTrainIds.png')
 
 
+@pytest.mark.slow
 def test_parallel_conversion_matches(tmp_path):
     """--nproc 2 (track_parallel_progress in worker processes): the same label images."""
     serial, parallel = tmp_path / 'serial', tmp_path / 'parallel'

@@ -17,6 +17,8 @@ from tests.helpers import (ROOT, build_config_model, load_tool, official_layout,
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 ARCHS = list(IMAGENET)
+#: the deepest archs are in the full run only (the quick subset keeps the others)
+DEEP_ARCHS = ('dla102', 'dla102x', 'dla102x2', 'dla169')
 
 
 def convert(src, dst):
@@ -24,7 +26,8 @@ def convert(src, dst):
     return torch.load(dst, map_location='cpu', weights_only=True)
 
 
-@pytest.mark.parametrize('arch', ARCHS)
+@pytest.mark.parametrize(
+    'arch', [pytest.param(a, marks=pytest.mark.slow) if a in DEEP_ARCHS else a for a in ARCHS])
 def test_conversion_equivalence_both_formats(arch, tmp_path, capsys):
     reference = random_timm_dla(arch)
     timm_sd = reference.state_dict()
@@ -76,6 +79,7 @@ def test_converted_backbone_loads_into_mmseg_via_pretrained(tmp_path):
     assert (ours - expected).abs().max() < 1e-4 * expected.abs().max()
 
 
+@pytest.mark.slow
 def test_non_dla_checkpoint_exits_nonzero_with_reason(tmp_path):
     torch.save({
         'conv1.weight': torch.randn(8, 3, 3, 3),

@@ -187,6 +187,7 @@ print(active, min(counts[2:]))  # after two warm-up tensors
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('env,active', [({}, True), ({'MMDLA_CPU_ALLOCATOR': 'default'}, False)])
 def test_cpu_allocator_setting_reuses_freed_feature_maps(env, active):
     """A 256 MiB tensor is 65536 pages: by default glibc maps (and the kernel zeroes) them

@@ -68,6 +68,7 @@ def test_benchmark_runs_and_reports(capsys):
         assert f'{mode} mmdla' in out and f'{median_ms:.1f} ms' in out  # printed as measured
 
 
+@pytest.mark.slow
 def test_benchmark_compare_timm_runs_same_weights(capsys):
     results = benchmark.main([
         str(ROOT / 'configs/dla46_c_imagenet.py'), '--shape', '64', '64', '--batch', '2',

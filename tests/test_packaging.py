@@ -148,6 +148,7 @@ def test_wheel_and_sdist_hold_mim_files(built):
         assert os.readlink(built['src'] / 'mmdla/.mim' / name) == f'../../{name}'
 
 
+@pytest.mark.slow
 def test_mim_on_the_wheel(built):
     """mim search / train / test resolve mmdla/.mim of an installed wheel (unpacked on
     PYTHONPATH); train and test hand their arguments to the packaged tools (``-- -h`` here)."""

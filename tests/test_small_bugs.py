@@ -186,7 +186,7 @@ def test_label_loading_accepts_last_class_and_rejects_num_classes(tmp_path, num_
     if num_classes < 255:
         with pytest.raises(DataError) as info:
             load(num_classes)
-        assert (f'has value {num_classes} outside 0..{num_classes - 1} (ignore: 255)'
+        assert (f'has value {num_classes} outside 0..{num_classes - 1} (ignore index 255)'
                 in str(info.value))
 
 
@@ -215,13 +215,13 @@ def test_head_accepts_last_class_and_rejects_num_classes(four_class_head):
     (ln 4, by hand); label 4 is rejected with the documented message."""
     losses = head_loss(four_class_head, 3)
     assert abs(losses['loss_ce'].item() - np.log(4)) < 1e-6
-    with pytest.raises(DataError, match=r'label value 4 is outside 0\.\.3 \(ignore_index 255\)'):
+    with pytest.raises(DataError, match=r'has value 4 outside 0\.\.3 \(ignore index 255\)'):
         head_loss(four_class_head, 4)
 
 
 def test_head_rejects_negative_labels(four_class_head):
     """'outside 0..num_classes - 1' has a lower end too: -1 is not a class either."""
-    with pytest.raises(DataError, match=r'label value -1 is outside 0\.\.3'):
+    with pytest.raises(DataError, match=r'has value -1 outside 0\.\.3'):
         head_loss(four_class_head, -1)
 
 

@@ -193,10 +193,10 @@ def test_works_without_mmsegmentation():
         assert TRANSFORMS.get('PCALighting') is mmdla.datasets.PCALighting
         assert not hasattr(mmdla.models, 'DLAUpHead')
         from mmdla.engine import load_config
-        from mmdla.errors import ConfigInputError
+        from mmdla.errors import MissingPackageError
         try:
             load_config('configs/dla34_toy.py')
-        except ConfigInputError as exc:
+        except MissingPackageError as exc:
             print(exc)
         model = MODELS.build(dict(type='DLA', arch='dla34', out_indices=(5, )))
         print(tuple(model(torch.zeros(1, 3, 64, 64))[0].shape))
@@ -213,10 +213,10 @@ def test_works_without_mmpretrain():
         from mmseg.registry import MODELS
         assert MODELS.get('DLA') is DLA and MODELS.get('DLAUpHead') is DLAUpHead
         from mmdla.engine import load_config
-        from mmdla.errors import ConfigInputError
+        from mmdla.errors import MissingPackageError
         try:
             load_config('configs/dla34_imagenet.py')
-        except ConfigInputError as exc:
+        except MissingPackageError as exc:
             print(exc)
     """)
     assert "mmpretrain is not installed: pip install 'mmdla[cls]'" in out
@@ -231,10 +231,10 @@ def test_works_without_mmdet():
         from mmseg.registry import MODELS
         assert MODELS.get('DLA') is mmdla.models.DLA
         from mmdla.engine import load_config
-        from mmdla.errors import ConfigInputError
+        from mmdla.errors import MissingPackageError
         try:
             load_config('configs/centernet_dla34_toy.py')
-        except ConfigInputError as exc:
+        except MissingPackageError as exc:
             print(exc)
     """)
     assert "mmdet is not installed: pip install 'mmdla[det]'" in out

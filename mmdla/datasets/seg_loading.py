@@ -5,7 +5,7 @@ from mmseg.datasets.transforms import LoadAnnotations
 
 from mmdla.errors import DataError
 from mmdla.registry import TRANSFORMS
-from mmdla.utils.labels import first_invalid_label
+from mmdla.utils.labels import check_labels
 
 
 @TRANSFORMS.register_module(libraries=('mmseg', ))
@@ -42,12 +42,8 @@ class LoadSegAnnotations(LoadAnnotations):
             raise DataError(f'label map {path} is {seg.shape[0]}x{seg.shape[1]} but its image '
                             f"{results.get('img_path')} is {size[0]}x{size[1]}")
         if self.num_classes is not None:
-            value = first_invalid_label(seg, self.num_classes, self.ignore_index)
-            if value is not None:
-                raise DataError(
-                    f'label map {path} has value {value} outside 0..{self.num_classes - 1} '
-                    f'(ignore: {self.ignore_index}); convert the labels to training ids '
-                    '(tools/dataset_converters/)')
+            check_labels(seg, self.num_classes, self.ignore_index, f'label map {path}',
+                         'convert the labels to training ids (tools/dataset_converters/)')
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '

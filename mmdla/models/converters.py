@@ -94,6 +94,24 @@ def _head_signature(arch: str, down_ratio: int, num_classes: int) -> Dict[str, t
     return {k: tuple(v.shape) for k, v in head.state_dict().items()}
 
 
+def _official_backbone(state_dict: Mapping) -> tuple:
+    """The backbone of an official DLASeg / CenterNet checkpoint (``base.*``): its tensors
+    as ``backbone.*`` in the model's order, its arch and source format, and the names of
+    the tensors the conversion drops (the dead ``project`` tensors and the unused
+    classifier ``base.fc``)."""
+    base = {
+        k[len('base.'):]: v
+        for k, v in state_dict.items() if k.startswith('base.') and not k.startswith('base.fc.')
+    }
+    arch, source_format = detect_arch(base)
+    names, dead = arch_signature(arch)
+    backbone = OrderedDict((f'backbone.{k}', base[k]) for k in names)
+    dropped = (
+        sorted(f'base.{k}' for k in base if k in dead) +
+        sorted(k for k in state_dict if k.startswith('base.fc.')))
+    return backbone, arch, source_format, dropped
+
+
 def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
     """Convert an official DLASeg (``dla34up`` ...) checkpoint to an mmseg EncoderDecoder
     with DLA + DLAUpHead: ``base.*`` -> ``backbone.*`` (minus the unused ``base.fc`` and the
@@ -103,12 +121,7 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
     if not is_segmentation_checkpoint(state_dict):
         raise CheckpointMismatchError(
             'not a DLA segmentation (DLASeg) checkpoint: no base.* and dla_up.* tensors')
-    base = {
-        k[len('base.'):]: v
-        for k, v in state_dict.items() if k.startswith('base.') and not k.startswith('base.fc.')
-    }
-    arch, source_format = detect_arch(base)
-    _, dead = arch_signature(arch)
+    backbone, arch, source_format, dropped = _official_backbone(state_dict)
     if 'fc.0.weight' not in state_dict:
         raise CheckpointMismatchError('DLASeg checkpoint without its classifier fc.0.weight')
     num_classes = state_dict['fc.0.weight'].shape[0]
@@ -134,18 +147,11 @@ def convert_dla_segmentor(checkpoint: Mapping) -> ConversionResult:
         raise CheckpointMismatchError(
             f'{arch} DLA-Up (down_ratio {down_ratio}) checkpoint does not match: ' +
             mismatch.describe())
-    out = OrderedDict((f'backbone.{k}', base[k]) for k in arch_signature(arch)[0])
+    out = OrderedDict(backbone)
     out.update(
         (f'decode_head.{k}', head[k]) for k in _head_signature(arch, down_ratio, num_classes))
     return ConversionResult(
-        out,
-        arch,
-        source_format,
-        num_classes,
-        sorted(f'base.{k}' for k in base if k in dead) +
-        sorted(k for k in state_dict if k.startswith('base.fc.')),
-        task='segmentation',
-        down_ratio=down_ratio)
+        out, arch, source_format, num_classes, dropped, task='segmentation', down_ratio=down_ratio)
 
 
 def is_centernet_checkpoint(state_dict: Mapping) -> bool:
@@ -201,12 +207,7 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
     if not is_centernet_checkpoint(state_dict):
         raise CheckpointMismatchError('not a CenterNet DLA checkpoint: no base.*, dla_up.*, '
                                       'ida_up.* and hm.* tensors')
-    base = {
-        k[len('base.'):]: v
-        for k, v in state_dict.items() if k.startswith('base.') and not k.startswith('base.fc.')
-    }
-    arch, source_format = detect_arch(base)
-    _, dead = arch_signature(arch)
+    backbone, arch, source_format, dropped = _official_backbone(state_dict)
     use_dcn = any('conv_offset_mask' in k for k in state_dict)
     neck = {
         k.replace('conv_offset_mask', 'conv_offset'): v
@@ -244,7 +245,7 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
         raise CheckpointMismatchError(
             f'{arch} CenterNet checkpoint does not match CenterNetDLANeck(use_dcn={use_dcn}) + '
             f'CenterNetHead: ' + mismatch.describe())
-    out = OrderedDict((f'backbone.{k}', base[k]) for k in arch_signature(arch)[0])
+    out = OrderedDict(backbone)
     out.update(
         (f'neck.{k}', neck[k]) if k in neck else (f'bbox_head.{k}', heads[k]) for k in signature)
     return ConversionResult(
@@ -252,8 +253,7 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
         arch,
         source_format,
         num_classes,
-        sorted(f'base.{k}' for k in base if k in dead) +
-        sorted(k for k in state_dict if k.startswith('base.fc.')),
+        dropped,
         task='detection',
         extra=dict(head_conv=head_conv, use_dcn=use_dcn))
 

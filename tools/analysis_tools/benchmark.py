@@ -26,10 +26,9 @@ import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
 import torch
-from mmengine.config import DictAction
 
 from mmdla.apis import optimize_for_inference
-from mmdla.cli import exit_on_input_error
+from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError
 from mmdla.libraries import library_of
@@ -123,11 +122,7 @@ def parse_args(argv=None):
         '--timm-channels-last',
         action='store_true',
         help='with --compare-timm: run timm in channels_last as well')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. model.backbone.with_cp=True')
+    add_cfg_options(parser, 'model.backbone.with_cp=True')
     return parser.parse_args(argv)
 
 

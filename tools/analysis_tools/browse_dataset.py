@@ -22,10 +22,9 @@ import os.path as osp
 import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
-from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
-from mmdla.cli import exit_on_input_error
+from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.engine.checks import check_data
 from mmdla.errors import ConfigInputError
@@ -96,12 +95,7 @@ def parse_args(argv=None):
     parser.add_argument('--max', type=int, help='draw only the first N samples')
     parser.add_argument(
         '--show-interval', type=float, default=2, help='seconds per image in the window')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. '
-        'train_dataloader.dataset.data_root=DIR')
+    add_cfg_options(parser, 'train_dataloader.dataset.data_root=DIR')
     return parser.parse_args(argv)
 
 

@@ -33,11 +33,10 @@ import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
 import numpy as np
-from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
-from mmdla.cli import check_image_output, exit_on_input_error
+from mmdla.cli import add_cfg_options, check_image_output, exit_on_input_error
 from mmdla.engine import check_config_inputs, load_config
 from mmdla.errors import ConfigInputError, DataError
 from mmdla.libraries import library_of
@@ -263,12 +262,7 @@ def parse_args(argv=None):
         help='drop classes absent from both ground truth and predictions')
     parser.add_argument('--cmap', default='Blues', help='matplotlib colour map')
     parser.add_argument('--title', default='Normalised confusion matrix')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. test_dataloader.dataset.'
-        'data_root=DIR')
+    add_cfg_options(parser, 'test_dataloader.dataset.data_root=DIR')
     return parser.parse_args(argv)
 
 

@@ -23,41 +23,13 @@ import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
 
-from mmdla.apis.export import check_shape, export_model
-from mmdla.cli import exit_on_input_error, export_parser, export_report
-from mmdla.errors import ConfigInputError, ShapeError
-from mmdla.utils.allocator import tune_cpu_allocator
+from mmdla.cli import exit_on_input_error, export_main
 
 
 @exit_on_input_error
 def main(argv=None) -> int:
     """Export, check, print the report; 0 if the check passes, 1 if not."""
-    args = export_parser('torchscript', __doc__).parse_args(argv)
-    shape = None if args.shape is None else check_shape(args.shape, '--shape')
-    other_shape = (None
-                   if args.check_shape is None else check_shape(args.check_shape, '--check-shape'))
-    if other_shape is not None and not getattr(args, 'dynamic', True):
-        raise ConfigInputError('--check-shape checks a dynamic file: add --dynamic')
-    if args.batch < 1:
-        raise ShapeError(f'--batch must be >= 1, got {args.batch}')
-    tune_cpu_allocator()
-    result = export_model(
-        args.config,
-        args.checkpoint,
-        'torchscript',
-        args.out,
-        shape,
-        batch=args.batch,
-        dynamic=getattr(args, 'dynamic', True),
-        other_shape=other_shape,
-        opset=getattr(args, 'opset', None),
-        exporter=getattr(args, 'exporter', 'torchscript'),
-        optimize=not args.no_optimize,
-        cfg_options=args.cfg_options)
-    if args.checkpoint is None:
-        print("no checkpoint given: exported the config's initial (random) weights")
-    print('\n'.join(export_report(result)))
-    return 0 if result.ok else 1
+    return export_main('torchscript', __doc__, argv)
 
 
 if __name__ == '__main__':

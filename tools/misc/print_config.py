@@ -15,9 +15,8 @@ import os.path as osp
 import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
-from mmengine.config import DictAction
 
-from mmdla.cli import exit_on_input_error
+from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError
 
@@ -25,11 +24,7 @@ from mmdla.errors import ConfigInputError
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Print the whole config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=10')
+    add_cfg_options(parser, 'train_cfg.max_iters=10')
     parser.add_argument('--save', help='also write the final config to this .py file')
     return parser.parse_args(argv)
 

@@ -29,11 +29,11 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import SampleList
 
-from mmdla.errors import ConfigInputError, DataError
+from mmdla.errors import ConfigInputError
 from mmdla.models.layers import bilinear_upsampling, crop_to, dla_up_steps, fill_bilinear_
 from mmdla.models.layout import apply_memory_format, memory_format_of
 from mmdla.registry import MODELS
-from mmdla.utils.labels import first_invalid_label
+from mmdla.utils.labels import check_labels
 
 
 def top1_accuracy(logits: torch.Tensor, label: torch.Tensor, ignore_index: int) -> torch.Tensor:
@@ -286,12 +286,10 @@ class DLAUpHead(BaseDecodeHead):
         (twice the logits' memory). ``acc_seg`` is mmseg's top-1 accuracy, by argmax."""
         seg_label = self._stack_batch_gt(batch_data_samples)
         for label in seg_label:  # the loss would fail deep in the kernel (or on GPU, assert)
-            value = first_invalid_label(label, self.num_classes, self.ignore_index)
-            if value is not None:
-                raise DataError(
-                    f'label value {value} is outside 0..{self.num_classes - 1} (ignore_index '
-                    f'{self.ignore_index}): decode_head.num_classes does not fit the data; '
-                    'fix num_classes or convert the labels')
+            check_labels(
+                label, self.num_classes, self.ignore_index, 'a label map of the batch',
+                'decode_head.num_classes does not fit the data; fix num_classes or '
+                'convert the labels')
         seg_logits = crop_to(seg_logits, seg_label.shape[2:])
         seg_weight = None if self.sampler is None else self.sampler.sample(seg_logits, seg_label)
         seg_label = seg_label.squeeze(1)
