@@ -6,6 +6,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.helpers import ROOT, load_tool, run_and_expect_error
 
