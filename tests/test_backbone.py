@@ -186,6 +186,7 @@ for path in sys.argv[1:]:
 """
 
 
+@pytest.mark.slow
 def test_builds_from_mmpretrain_and_mmseg_configs_with_custom_imports(tmp_path):
     """In a fresh interpreter: only the config's custom_imports brings mmdla in."""
     import subprocess

@@ -107,6 +107,7 @@ def test_corrupt_image_is_named(tmp_path, capsys, toy, workers):
     assert 'cannot read image' in err and 'toycity_00000' in err and 'corrupt' in err
 
 
+@pytest.mark.slow
 def test_label_value_out_of_range_is_named(tmp_path, capsys, toy):
     _, labels = toy
     for path in labels:

@@ -117,6 +117,7 @@ def test_neck_parameter_counts():
     assert count(model) == reference.CENTERNET.params
 
 
+@pytest.mark.slow
 def test_centernet_checkpoint_converts_and_matches_centernet(tmp_path):
     torch.manual_seed(0)
     timm_model = random_timm_dla('dla34')
@@ -253,7 +254,8 @@ def test_centernet_tta_single_view_without_flip_is_the_plain_prediction():
     assert len(merged) == 50 and bool((merged.scores[:-1] >= merged.scores[1:]).all())
 
 
-@pytest.mark.parametrize('arch,shape', [('dla60', (64, 96)), ('dla34', (33, 47))])
+@pytest.mark.parametrize(
+    'arch,shape', [pytest.param('dla60', (64, 96), marks=pytest.mark.slow), ('dla34', (33, 47))])
 def test_neck_with_other_archs_and_sizes(arch, shape):
     """Any DLA arch with its level 2..5 channels; any input of at least 32x32."""
     from mmdla.models import DLA, CenterNetDLANeck

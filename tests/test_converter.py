@@ -17,8 +17,8 @@ from tests.helpers import (ROOT, build_config_model, load_tool, official_layout,
 
 dla2mmdla = load_tool('tools/model_converters/dla2mmdla.py')
 ARCHS = list(IMAGENET)
-#: the deepest archs are in the full run only (the quick subset keeps the others)
-DEEP_ARCHS = ('dla102', 'dla102x', 'dla102x2', 'dla169')
+#: the deeper archs are in the full run only (the quick subset keeps the others)
+DEEP_ARCHS = ('dla60', 'dla60x', 'dla102', 'dla102x', 'dla102x2', 'dla169')
 
 
 def convert(src, dst):

@@ -58,7 +58,8 @@ def run_tool(path, argv):
     return load_tool(path).main([str(a) for a in argv])
 
 
-@pytest.mark.parametrize('task', TASKS)
+@pytest.mark.parametrize(
+    'task', [pytest.param(t, marks=pytest.mark.slow) if t == 'segmentation' else t for t in TASKS])
 def test_get_flops(task, capsys):
     """Default shapes of each task (224x224, 1024x2048, 512x512)."""
     result = run_tool('tools/analysis_tools/get_flops.py', [config_path(task)])
