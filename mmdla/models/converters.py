@@ -174,6 +174,17 @@ OFFICIAL_PREFIXES = (
 ) + tuple((f'bbox_head.{branch}.', f'{name}.') for name, branch in CENTERNET_HEADS.items())
 
 
+def classifier_to_official(state_dict: Mapping) -> 'OrderedDict[str, torch.Tensor]':
+    """An mmdla DLA ImageClassifier's tensors in the official / timm classifier layout: the
+    inverse of :func:`convert_dla_classifier` (``backbone.*`` -> ``*``, the linear
+    ``head.fc`` -> the 1x1-conv ``fc``)."""
+    out = OrderedDict(
+        (k[len('backbone.'):], v) for k, v in state_dict.items() if k.startswith('backbone.'))
+    out['fc.weight'] = state_dict['head.fc.weight'].detach()[:, :, None, None]
+    out['fc.bias'] = state_dict['head.fc.bias'].detach()
+    return out
+
+
 def to_official_names(state_dict: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     """The tensors of an mmdla segmentor (DLA + DLAUpHead) or CenterNet state dict under the
     official DLASeg / CenterNet names: the inverse of :func:`convert_dla_segmentor` and

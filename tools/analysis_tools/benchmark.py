@@ -32,6 +32,7 @@ from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError
 from mmdla.libraries import library_of
+from mmdla.models.converters import classifier_to_official
 from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.benchmark import (build_initialised, in_fresh_process, inference_step, summarise,
                                    time_steps, training_step)
@@ -60,13 +61,7 @@ def timm_twin(model, cfg):
                                'configs/dla34_imagenet.py')
     twin = timm.create_model(
         cfg.model.backbone.arch, pretrained=False, num_classes=model.head.num_classes)
-    state = {
-        k[len('backbone.'):]: v
-        for k, v in model.state_dict().items() if k.startswith('backbone.')
-    }
-    state['fc.weight'] = model.head.fc.weight.detach()[:, :, None, None]
-    state['fc.bias'] = model.head.fc.bias.detach()
-    twin.load_state_dict(state, strict=True)
+    twin.load_state_dict(classifier_to_official(model.state_dict()), strict=True)
     return twin.eval()
 
 

@@ -33,7 +33,7 @@ from mmdla.apis import optimize_for_inference
 from mmdla.cli import exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError
-from mmdla.models.converters import to_official_names
+from mmdla.models.converters import classifier_to_official, to_official_names
 from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.benchmark import (build_initialised, in_fresh_process, inference_step, time_steps,
                                    training_step)
@@ -76,9 +76,7 @@ def official_twin(model, scope: str, repo: str):
     state = model.state_dict()
     if scope == 'mmpretrain':
         twin = modules['dla'].__dict__[model.backbone.arch](num_classes=model.head.num_classes)
-        mapped = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
-        mapped['fc.weight'] = state['head.fc.weight'][:, :, None, None]
-        mapped['fc.bias'] = state['head.fc.bias']
+        mapped = classifier_to_official(state)
         base = twin
     else:
         head = model.decode_head
