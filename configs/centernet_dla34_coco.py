@@ -4,10 +4,12 @@
 # RandomCenterCropPad scale 0.6-1.3 + shift, flip, photometric distortion, 512x512 crops,
 # CocoMetric) with CenterNet's recipe: Adam lr 5e-4 for batch 128 (8 GPUs x 16), 140
 # epochs, lr x0.1 at 90 and 120, no warm-up, no gradient clipping.
-# Backbone from ImageNet weights converted with
-#   python tools/model_converters/dla2mmdla.py dla34-ba72cf86.pth checkpoints/dla34_imagenet.pth
-# CenterNet's released ctdet_coco_dla_1x.pth converts with the same tool (tools/test.py
-# CONFIG ctdet_dla34_coco.pth; --tta: CenterNet's flip + multi-scale test).
+# Backbone from timm's ImageNet weights by name (hf-hub:timm/dla34.in1k: downloaded once
+# into the Hugging Face cache, converted in memory); a local file in any layout works too:
+# --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# CenterNet's released ctdet_coco_dla_1x.pth (its MODEL_ZOO's Google Drive link; no stable
+# URL) loads as it is, converted in memory: tools/test.py CONFIG ctdet_coco_dla_1x.pth
+# (--tta: CenterNet's flip + multi-scale test).
 _base_ = 'mmdet::centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
 custom_imports = dict(imports=['mmdla'], allow_failed_imports=False)
 model = dict(
@@ -21,8 +23,7 @@ model = dict(
         type='DLA',
         arch='dla34',
         out_indices=(2, 3, 4, 5),
-        init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/dla34_imagenet.pth', prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint='hf-hub:timm/dla34.in1k', prefix='backbone.')),
     neck=dict(
         _delete_=True, type='CenterNetDLANeck', in_channels=(64, 128, 256, 512), use_dcn=True),
     bbox_head=dict(in_channels=64, feat_channels=256))

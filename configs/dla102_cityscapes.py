@@ -1,5 +1,5 @@
 # DLA-102 + DLA-Up on Cityscapes: dla34_cityscapes.py with the DLA-102 backbone.
 _base_ = './dla34_cityscapes.py'
 model = dict(
-    backbone=dict(arch='dla102', init_cfg=dict(checkpoint='checkpoints/dla102_imagenet.pth')),
+    backbone=dict(arch='dla102', init_cfg=dict(checkpoint='hf-hub:timm/dla102.in1k')),
     decode_head=dict(in_channels=[32, 128, 256, 512, 1024]))

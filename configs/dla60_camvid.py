@@ -1,5 +1,5 @@
 # DLA-60 + DLA-Up on CamVid: dla34_camvid.py with the DLA-60 backbone.
 _base_ = './dla34_camvid.py'
 model = dict(
-    backbone=dict(arch='dla60', init_cfg=dict(checkpoint='checkpoints/dla60_imagenet.pth')),
+    backbone=dict(arch='dla60', init_cfg=dict(checkpoint='hf-hub:timm/dla60.in1k')),
     decode_head=dict(in_channels=[32, 128, 256, 512, 1024]))

@@ -16,11 +16,12 @@ through ``custom_imports`` before MMEngine builds the Runner.
    checkpoints (``resume=True``, ``load_from``) hold a few non-tensor objects (the message
    hub's ``HistoryBuffer``, numpy arrays/scalars/dtypes of logged values, and
    ``getattr(HistoryBuffer, 'mean')``-style references to its statistics methods). We keep
-   ``weights_only=True`` and allow-list exactly those globals for MMEngine's local-file
-   loader; ``getattr`` is replaced by a version that only returns those HistoryBuffer
-   methods, so allowing it opens nothing else. This is safer than disabling the check for
-   every load (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). Applied only when torch has
-   ``torch.serialization.safe_globals`` (torch >= 2.5).
+   ``weights_only=True`` and allow-list exactly those globals in
+   :func:`load_checkpoint_file`, which MMEngine's local-file loader runs (mmdla registers
+   it: :mod:`mmdla.models.checkpoint_io`); ``getattr`` is replaced by a version that only
+   returns those HistoryBuffer methods, so allowing it opens nothing else. This is safer
+   than disabling the check for every load (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). On a
+   torch without ``torch.serialization.safe_globals`` (< 2.5) nothing is allow-listed.
 """
 import glob
 import importlib.util
@@ -110,11 +111,18 @@ def load_checkpoint_file(filename, map_location=None, mmap: bool = False):
         what = 'is a directory, not a checkpoint file' if osp.isdir(filename) else \
             'does not exist'
         raise CheckpointError(f"checkpoint '{filename}' {what}")
+    safe_globals = getattr(torch.serialization, 'safe_globals', None)
+    if safe_globals is None:  # torch < 2.5: weights_only without an allow-list
+        return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
     if not MMENGINE_CHECKPOINT_GLOBALS:
         MMENGINE_CHECKPOINT_GLOBALS.extend(_mmengine_checkpoint_globals())
     try:
-        with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-            return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
+        with safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
+            if mmap:
+                return torch.load(filename, map_location=map_location, weights_only=True, mmap=True)
+            # (a file object: by name, torch.load reads a file named *.safetensors as one)
+            with open(filename, 'rb') as f:
+                return torch.load(f, map_location=map_location, weights_only=True)
     except Exception as exc:  # zip, pickle and EOF errors come in many types
         raise CheckpointError(f"cannot read checkpoint '{filename}': "
                               f'{_load_failure(exc)}') from None
@@ -131,19 +139,4 @@ def _load_failure(exc: Exception) -> str:
             '; re-create it (download, convert or train again)')
 
 
-def _fix_checkpoint_loading():
-    if not hasattr(torch.serialization, 'safe_globals'):
-        return
-    try:
-        from mmengine.runner.checkpoint import CheckpointLoader
-    except ImportError:
-        return
-
-    def load_from_local(filename, map_location):
-        return load_checkpoint_file(osp.expanduser(filename), map_location)
-
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-
-
 _fix_torchvision()
-_fix_checkpoint_loading()

@@ -21,7 +21,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = [
     'ImageNetFacts', 'IMAGENET', 'TimmFacts', 'TIMM_EXTRA', 'SegmentationFacts', 'DLA_UP',
-    'WEIGHTS_URL', 'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE',
+    'OFFICIAL_WEIGHTS', 'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE',
     'CITYSCAPES_RECIPE', 'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD',
     'CITYSCAPES_MEAN', 'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params'
 ]
@@ -73,9 +73,9 @@ TIMM_EXTRA: Dict[str, TimmFacts] = {
     'dla60_res2next': TimmFacts(17_032_984, 16_007_984, 3.459),
 }
 
-#: where the official ImageNet weights were published (the host is often down; timm
-#: republishes the same tensors)
-WEIGHTS_URL = 'http://dl.yf.io/dla/models/imagenet/{arch}-{hash}.pth'
+#: where the official ImageNet weights were published: host and path, no longer served
+#: (timm republishes the same tensors: hf-hub:timm/{arch}.in1k)
+OFFICIAL_WEIGHTS = 'dl.yf.io/dla/models/imagenet/{arch}-{hash}.pth'
 
 
 class SegmentationFacts(NamedTuple):

@@ -1,18 +1,24 @@
 """Shared test set-up: mmdla first (its compat fixes must precede torchvision)."""
 import os
 
-import mmdla  # noqa: F401
+# No test reaches the network: checkpoints named on the Hugging Face Hub come from a cache a
+# test builds (tests/fake_hub.py); a test of the download path sets HF_HUB_OFFLINE=0 itself.
+os.environ['HF_HUB_OFFLINE'] = '1'
+
+import mmdla  # noqa: E402,F401
 
 # isort: split
-import pytest
-import torch
-from mmengine.logging import MMLogger
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 
 # Create MMEngine's global logger now, bound to the session's stdout: created inside a test
 # that captures output (capsys) it would keep writing to that test's closed stream.
 MMLogger.get_instance('mmengine')
 
-# Two cores: keep torch from oversubscribing when pytest-xdist is not used.
+# Two cores: keep torch from oversubscribing. (The suite runs in one process: measured here,
+# two pytest-xdist workers each ran their training at under half the speed of one
+# two-thread process, so parallel workers made the suite slower, not faster.)
 torch.set_num_threads(int(os.environ.get('MMDLA_TEST_THREADS', '2')))
 
 

@@ -2,6 +2,8 @@
 import glob
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,9 +24,42 @@ def load_tool(relative_path: str):
     return module
 
 
+#: ``--cfg-options`` / cfg_options making the toy segmentation config's model DLA-46-C + DLA-Up
+#: (~5x fewer MACs than its DLA-34) for runs that test the tools, not the model
+SMALL_SEG = ['model.backbone.arch=dla46_c', 'model.decode_head.in_channels=[32,64,64,128,256]']
+SMALL_SEG_DICT = {
+    'model.backbone.arch': 'dla46_c',
+    'model.decode_head.in_channels': [32, 64, 64, 128, 256]
+}
+
+
 def data_root_options(root, loaders=('train_dataloader', 'val_dataloader', 'test_dataloader')):
     """``--cfg-options`` items pointing the given dataloaders at ``root``."""
     return [f'{loader}.dataset.data_root={root}' for loader in loaders]
+
+
+def run_python(*args, timeout=900, env=None) -> subprocess.CompletedProcess:
+    """``python ARGS`` (a tool, the demo) in the checkout; it must exit 0 (the failure message
+    is the tail of its output)."""
+    proc = subprocess.run([sys.executable, *map(str, args)],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def last_checkpoint(work_dir) -> str:
+    """The checkpoint path a training run in ``work_dir`` wrote last."""
+    return (Path(work_dir) / 'last_checkpoint').read_text().strip()
+
+
+def evaluate(config, checkpoint, work_dir, *extra) -> dict:
+    """tools/test.py CONFIG CHECKPOINT --work-dir WORK_DIR EXTRA; the metrics it saved."""
+    run_python('tools/test.py', config, checkpoint, '--work-dir', work_dir, *extra)
+    return json.loads((Path(work_dir) / 'metrics.json').read_text())
 
 
 def run_and_expect_error(tool, argv, capsys):

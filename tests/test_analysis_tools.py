@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import ROOT, data_root_options, load_tool, logged_scalars, run_and_expect_error
+from tests.helpers import (ROOT, SMALL_SEG, SMALL_SEG_DICT, data_root_options, load_tool,
+                           logged_scalars, run_and_expect_error)
 
 make_toy_data = load_tool('tools/misc/make_toy_data.py')
 analyze_logs = load_tool('tools/analysis_tools/analyze_logs.py')
@@ -32,12 +33,6 @@ SEG_CONFIG = str(ROOT / 'configs/dla34_toy.py')
 CLS_CONFIG = str(ROOT / 'configs/dla46_c_toy_cls.py')
 DET_CONFIG = str(ROOT / 'configs/centernet_dla34_toy.py')
 SEG_ITERS, CLS_ITERS_PER_EPOCH = 4, 2
-#: the segmentation run uses DLA-46-C (~5x fewer MACs than the toy config's DLA-34)
-SMALL_SEG = ['model.backbone.arch=dla46_c', 'model.decode_head.in_channels=[32,64,64,128,256]']
-SMALL_SEG_DICT = {
-    'model.backbone.arch': 'dla46_c',
-    'model.decode_head.in_channels': [32, 64, 64, 128, 256]
-}
 
 
 def _train(config, work, options):

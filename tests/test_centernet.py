@@ -144,6 +144,13 @@ def test_centernet_checkpoint_converts_and_matches_centernet(tmp_path):
           f'wh {expected[1].abs().max():.2f}, offset {expected[2].abs().max():.2f}')
     assert heatmap.shape == (1, 80, 128, 128)
     assert max(errors.values()) <= 1e-4
+    # CenterNet's file itself is a checkpoint too (converted in memory, the same tensors)
+    from mmdla.apis import init_model
+    direct = init_model(str(ROOT / f'configs/{CONFIG}.py'), str(src), optimize=False)
+    assert direct.dataset_meta['classes'][0] == 'person'  # COCO names, from the conversion
+    with torch.no_grad():
+        for ours, ref in zip(direct.bbox_head(direct.extract_feat(x)), (heatmap, wh, offset)):
+            assert torch.equal(ours[0], ref)
 
 
 def test_converter_names_what_does_not_fit(tmp_path, capsys):

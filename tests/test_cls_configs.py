@@ -66,8 +66,8 @@ def test_fine_grained_config(arch, dataset):
             cfg.auto_scale_lr.base_batch_size)
     check_common_augmentation(cfg)
     init = cfg.model.backbone.init_cfg
-    assert (init.type, init.checkpoint,
-            init.prefix) == ('Pretrained', f'checkpoints/{arch}_imagenet.pth', 'backbone.')
+    assert (init.type, init.checkpoint, init.prefix) == ('Pretrained', f'hf-hub:timm/{arch}.in1k',
+                                                         'backbone.')
     with torch.device('meta'):
         model = build_model_from_config(cfg)
     assert model.head.num_classes == FINE_GRAINED[dataset] == cfg.data_preprocessor.num_classes

@@ -120,7 +120,7 @@ def test_unreadable_file_is_a_clear_error(tmp_path, capsys):
     (tmp_path / 'junk.pth').write_bytes(b'not a checkpoint')
     err = run_and_expect_error(
         dla2mmdla, [str(tmp_path / 'junk.pth'), str(tmp_path / 'o.pth')], capsys)
-    assert "cannot read '" in err and 'junk.pth' in err
+    assert "cannot read checkpoint '" in err and 'junk.pth' in err
     err = run_and_expect_error(
         dla2mmdla,
         [str(tmp_path / 'missing.pth'), str(tmp_path / 'o.pth')], capsys)

@@ -17,9 +17,11 @@ import time
 import pytest
 import torch
 
-from tests.helpers import ROOT, data_root_options
+from tests.helpers import ROOT, SMALL_SEG, data_root_options, run_python
 
-MAX_ITERS = 30
+#: the small segmentation model (SMALL_SEG) trains fast: a kill after the second checkpoint
+#: still leaves half of the run to be resumed
+MAX_ITERS, CHECKPOINT_EVERY = 16, 4
 
 
 def toy_data(tmp_path):
@@ -38,20 +40,11 @@ def train_args(data, work):
     return [
         'tools/train.py', 'configs/dla34_toy.py', '--work-dir',
         str(work), '--cfg-options', f'train_cfg.max_iters={MAX_ITERS}',
-        f'train_cfg.val_interval={MAX_ITERS}', 'default_hooks.checkpoint.interval=10',
+        f'train_cfg.val_interval={MAX_ITERS}',
+        f'default_hooks.checkpoint.interval={CHECKPOINT_EVERY}',
         'default_hooks.checkpoint.max_keep_ckpts=1',
-        *data_root_options(data, ('train_dataloader', 'val_dataloader'))
+        *data_root_options(data, ('train_dataloader', 'val_dataloader')), *SMALL_SEG
     ]
-
-
-def run(args, timeout=900):
-    proc = subprocess.run([sys.executable, *args],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
 
 
 def final_weights(work):
@@ -70,7 +63,7 @@ def reference(tmp_path_factory):
     """Data and the weights of an uninterrupted run."""
     tmp = tmp_path_factory.mktemp('reference')
     data = toy_data(tmp)
-    run(train_args(data, tmp / 'work'))
+    run_python(*train_args(data, tmp / 'work'))
     return data, final_weights(tmp / 'work')
 
 
@@ -84,14 +77,14 @@ def test_sigkill_then_resume_is_bit_identical(reference, tmp_path):
                             stderr=subprocess.DEVNULL)
     last = work / 'last_checkpoint'
     deadline = time.time() + 600
-    while not (last.exists() and last.read_text().endswith('iter_20.pth')):
+    while not (last.exists() and last.read_text().endswith(f'iter_{2 * CHECKPOINT_EVERY}.pth')):
         assert proc.poll() is None, 'training ended before it could be killed'
         assert time.time() < deadline
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)  # somewhere in iterations 21..30
+    proc.send_signal(signal.SIGKILL)  # somewhere in iterations 9..16
     proc.wait()
     assert not (work / f'iter_{MAX_ITERS}.pth').exists()
-    proc = run(train_args(data, work) + ['--resume'])
+    proc = run_python(*train_args(data, work), '--resume')
     assert 'resumed' in (proc.stdout + proc.stderr).lower()
     assert_identical(final_weights(work), expected)
 
@@ -104,7 +97,7 @@ calls = []
 
 def save_then_die(checkpoint, filename, *args, **kwargs):
     calls.append(filename)
-    if len(calls) == 2:  # the iteration-20 checkpoint: write half of it, then SIGKILL
+    if len(calls) == 2:  # the second checkpoint: write half of it, then SIGKILL
         original(checkpoint, filename, *args, **kwargs)
         size = os.path.getsize(filename)
         with open(filename, 'r+b') as f:
@@ -129,10 +122,10 @@ def test_kill_while_saving_leaves_no_truncated_checkpoint(reference, tmp_path):
                           timeout=900)
     assert proc.returncode == -signal.SIGKILL
     names = sorted(p.name for p in work.iterdir() if p.suffix in ('.pth', '.tmp'))
-    assert names == ['.iter_20.pth.tmp', 'iter_10.pth'], names  # half-written file is a tmp
-    assert (work / 'last_checkpoint').read_text().endswith('iter_10.pth')
-    torch.load(work / 'iter_10.pth', map_location='cpu', weights_only=False)  # complete
-    run(train_args(data, work) + ['--resume'])
+    assert names == ['.iter_8.pth.tmp', 'iter_4.pth'], names  # half-written file is a tmp
+    assert (work / 'last_checkpoint').read_text().endswith('iter_4.pth')
+    torch.load(work / 'iter_4.pth', map_location='cpu', weights_only=False)  # complete
+    run_python(*train_args(data, work), '--resume')
     assert_identical(final_weights(work), expected)
 
 
@@ -152,7 +145,7 @@ def test_two_process_distributed_training_on_cpu(tmp_path):
         'bash', 'tools/dist_train.sh', 'configs/dla34_toy.py', '2', *args[:2], '--cfg-options',
         'train_cfg.max_iters=4', 'train_cfg.val_interval=4', 'default_hooks.checkpoint.interval=4',
         'model.backbone.norm_cfg.type=SyncBN', 'model.decode_head.norm_cfg.type=SyncBN',
-        *[a for a in args[3:] if 'data_root' in a]
+        *[a for a in args[3:] if 'data_root' in a], *SMALL_SEG
     ],
                           cwd=ROOT,
                           env=env,

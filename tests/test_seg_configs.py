@@ -65,7 +65,7 @@ def test_cityscapes_recipe(arch):
     assert cfg.model.decode_head.loss_decode.avg_non_ignore
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
-    assert init.checkpoint == f'checkpoints/dla{arch}_imagenet.pth'
+    assert init.checkpoint == f'hf-hub:timm/dla{arch}.in1k'
 
 
 @pytest.mark.parametrize('arch', [34, 60, 102, 169])

@@ -28,10 +28,11 @@ def test_missing_pretrained_checkpoint(tmp_path, capsys):
     make_toy_data.main([str(tmp_path / 'toy'), '--num-train', '1', '--num-val', '1'])
     err = run_and_expect_error(train_tool, [
         str(ROOT / 'configs/dla34_cityscapes.py'), '--work-dir',
-        str(tmp_path / 'w'), '--cfg-options', *data_root_options(tmp_path / 'toy')
+        str(tmp_path / 'w'), '--cfg-options', *data_root_options(tmp_path / 'toy'),
+        'model.backbone.init_cfg.checkpoint=checkpoints/dla34_imagenet.pth'
     ], capsys)
     assert "pretrained checkpoint 'checkpoints/dla34_imagenet.pth'" in err
-    assert 'dla2mmdla.py' in err and 'model.backbone.init_cfg=None' in err
+    assert 'hf-hub:timm/dla34.in1k' in err and 'model.backbone.init_cfg=None' in err
 
 
 def test_missing_test_checkpoint_and_config(tmp_path, capsys):

@@ -100,7 +100,8 @@ def test_mmpretrain_model_hub_names_from_model_index(files):
         ModelHub.register_model_index(ROOT / 'model-index.yml', config_prefix=ROOT)
         added = set(ModelHub._models_dict) - before
         assert {'dla34_imagenet', 'dla169_imagenet', 'centernet_dla34_coco_1x'} <= added
-        assert ModelHub.get('dla34_imagenet').weights.endswith('/dla34_imagenet.pth')
+        assert ModelHub.get('dla34_imagenet').weights == (
+            'https://huggingface.co/timm/dla34.in1k/resolve/main/model.safetensors')
         model = get_model('dla34_imagenet', pretrained=files['cls'], device='cpu')
         result = inference_model(model, files['image'])
     finally:

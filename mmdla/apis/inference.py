@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmdla.engine.checks import check_checkpoint_fits, dataset_class_metainfo
+from mmdla.engine.checks import check_checkpoint_fits, dataset_class_metainfo, load_checkpoint_any
 from mmdla.engine.config import load_config
 from mmdla.errors import ConfigInputError
 from mmdla.libraries import library_of
@@ -88,8 +88,10 @@ def init_model(config: Union[str, Config],
 
     Args:
         config: a config file or a loaded :class:`~mmengine.config.Config`.
-        checkpoint: a checkpoint trained or converted for this config; None keeps the
-            weights the model is built with (no ``Pretrained`` files are read).
+        checkpoint: a checkpoint of this config's model: a file in any layout mmdla reads
+            (mmdla / MMEngine, official, timm, CenterNet; converted in memory), a hub name
+            (``hf-hub:timm/dla34.in1k``) or a hub file URL (:mod:`mmdla.models.hub`); None
+            keeps the weights the model is built with (no ``Pretrained`` files are read).
         device: 'cpu', 'cuda', 'cuda:1' ...
         cfg_options: overrides, as ``--cfg-options``.
         optimize: apply the inference optimisations (default). They change no output
@@ -124,10 +126,11 @@ def init_model(config: Union[str, Config],
     model = build_model_from_config(cfg)  # Pretrained init removed, SyncBN -> BN, eval
     meta = {}
     if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
-        check_checkpoint_fits(model, checkpoint)  # readable, and exactly this model's
-        meta = load_checkpoint(
-            model, checkpoint, map_location='cpu', strict=True, logger='silent').get('meta', {})
+        from mmengine.runner.checkpoint import _load_checkpoint_to_model
+        loaded = load_checkpoint_any(checkpoint)
+        check_checkpoint_fits(model, loaded, checkpoint)  # exactly this model's tensors
+        _load_checkpoint_to_model(model, loaded, strict=True)
+        meta = loaded.get('meta', {})
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, meta)
     model.to(device)

@@ -6,13 +6,12 @@ stack trace that does not say which config key is wrong or how to fix it.
 import importlib
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Mapping, Optional, Tuple, Union
 
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmdla.compat import load_checkpoint_file
-from mmdla.errors import CheckpointMismatchError, ConfigInputError
+from mmdla.errors import CheckpointError, CheckpointMismatchError, ConfigInputError
 from mmdla.libraries import library_of
 from mmdla.models.backbones.dla import check_indices, parse_arch
 from mmdla.utils.state_dict import Mismatch, unwrap_state_dict
@@ -87,7 +86,8 @@ def _pretrained(cfg, path='model') -> Iterator[Tuple[str, dict]]:
 
 
 def _is_remote(checkpoint: str) -> bool:
-    return '://' in checkpoint or checkpoint.startswith(('torchvision', 'open-mmlab'))
+    """A URL or a name MMEngine / mmdla resolves (``hf-hub:``, ``open-mmlab://`` ...)."""
+    return '://' in checkpoint or checkpoint.startswith(('torchvision', 'open-mmlab', 'hf-hub:'))
 
 
 def check_pretrained(cfg: Config) -> None:
@@ -98,11 +98,14 @@ def check_pretrained(cfg: Config) -> None:
             continue
         if not osp.isfile(checkpoint):
             backbone = key.rsplit('.init_cfg', 1)[0]
+            arch = (cfg.model.get('backbone') or {}).get('arch', 'dla34')
+            arch = arch if isinstance(arch, str) else 'dla34'
             raise ConfigInputError(
-                f"pretrained checkpoint '{checkpoint}' ({key}) not found. Convert the "
-                'official ImageNet weights with python tools/model_converters/dla2mmdla.py '
-                f'SRC.pth {checkpoint}, or train from scratch with --cfg-options '
-                f'{backbone}.init_cfg=None')
+                f"pretrained checkpoint '{checkpoint}' ({key}) not found. Give an existing "
+                'file (any layout: mmdla, official .pth, timm .safetensors / .bin), load '
+                "timm's ImageNet weights by name (--cfg-options "
+                f'{key}.checkpoint=hf-hub:timm/{arch}.in1k), or '
+                f'train from scratch with --cfg-options {backbone}.init_cfg=None')
 
 
 def check_load_from(cfg: Config) -> None:
@@ -265,18 +268,33 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model
 
 
-def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> None:
-    """The checkpoint file is readable and holds exactly the model's tensors (names and
-    shapes); else :class:`CheckpointMismatchError` lists what differs. MMEngine's own
-    test-time loading is not strict and would evaluate a half-loaded model silently."""
-    loaded = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
+def load_checkpoint_any(checkpoint: str) -> dict:
+    """The checkpoint ``checkpoint`` names (a file in any layout mmdla reads, a hub name or
+    URL, any MMEngine scheme) as a dict, through MMEngine's ``CheckpointLoader``."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    loaded = _load_checkpoint(checkpoint, map_location='cpu')
+    if not isinstance(loaded, dict):
+        raise CheckpointError(f"checkpoint '{checkpoint}' holds a {type(loaded).__name__}, not "
+                              'a state dict or an MMEngine checkpoint')
+    return loaded
+
+
+def check_checkpoint_fits(model: nn.Module,
+                          checkpoint: Union[str, Mapping],
+                          name: Optional[str] = None) -> None:
+    """The checkpoint (a name for :func:`load_checkpoint_any`, or the loaded dict and its
+    ``name``) holds exactly the model's tensors (names and shapes); else
+    :class:`CheckpointMismatchError` lists what differs. MMEngine's own test-time loading is
+    not strict and would evaluate a half-loaded model silently."""
+    if isinstance(checkpoint, str):
+        checkpoint, name = load_checkpoint_any(checkpoint), checkpoint
     try:
-        state_dict = unwrap_state_dict(loaded)
+        state_dict = unwrap_state_dict(checkpoint)
     except CheckpointMismatchError as exc:
-        raise CheckpointMismatchError(f"checkpoint '{checkpoint}': {exc}") from None
+        raise CheckpointMismatchError(f"checkpoint '{name}': {exc}") from None
     expected = {k: v.shape for k, v in unwrap_model(model).state_dict().items()}
     mismatch = Mismatch.between(state_dict, expected)
     if mismatch:
         raise CheckpointMismatchError(
-            f"checkpoint '{checkpoint}' does not fit the config's model ({mismatch.describe()})"
+            f"checkpoint '{name}' does not fit the config's model ({mismatch.describe()})"
             ': use the checkpoint trained or converted for this config')

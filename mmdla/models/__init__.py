@@ -1,6 +1,7 @@
 import importlib.util
 
 from . import checkpoints  # noqa: F401  (registers the backbone's strict Pretrained init)
+from . import checkpoint_io, hub  # noqa: F401  (MMEngine loaders: any layout, hub names)
 from .backbones import DLA
 
 __all__ = ['DLA']

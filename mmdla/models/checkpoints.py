@@ -79,10 +79,15 @@ def load_pretrained(model: nn.Module,
                     map_location='cpu') -> None:
     """Load the tensors under ``prefix`` (e.g. 'backbone.') of ``checkpoint`` into the DLA
     ``model`` strictly; raise :class:`CheckpointMismatchError` naming what does not fit
-    (and the arch the checkpoint holds)."""
+    (and the arch the checkpoint holds). ``checkpoint`` is anything MMEngine's
+    ``CheckpointLoader`` takes: a file in any layout mmdla reads, ``hf-hub:timm/dla34.in1k``,
+    a URL. Without ``prefix``, a whole model's checkpoint (``backbone.*`` tensors, as the
+    converted ImageNet weights) gives its backbone."""
     from mmengine.runner.checkpoint import _load_checkpoint
     loaded = _load_checkpoint(checkpoint, map_location=map_location)
     tensors = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else {}
+    if not prefix and 'backbone.base_layer.0.weight' in tensors:
+        prefix = 'backbone.'  # a whole model's checkpoint (e.g. a converted classifier)
     if prefix:
         state_dict = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     else:

@@ -11,16 +11,23 @@ released official weights, and every figure of docs/reference.md, come from
 :mod:`mmdla.reference`. The parts between ``<!-- model-zoo:NAME -->`` and
 ``<!-- /model-zoo:NAME -->`` are generated.
 
-Weights: each metafile model has ``Weights:``, the URL of the converted checkpoint as an
-asset of the mmdla GitHub release of the current version (:data:`RELEASE_URL`), and
-``Converted From:``, the file it is converted from (timm's hub file; CenterNet's model zoo).
+Weights: every URL written is one that serves the file today. The ImageNet models'
+``Weights:`` is timm's hub file (mmdla loads it as it is, converted in memory; configs and
+tools take the name ``hf-hub:timm/{arch}.in1k``). CenterNet's released detectors have no
+stable URL (Google Drive links on CenterNet's model-zoo page): their entries have no
+``Weights:`` and say how to load the file by hand. The official host ``dl.yf.io`` no longer
+serves, so its file names are given without a URL.
 """
 import argparse
 import os.path as osp
 import re
 import sys
 
-import mmdla  # (compat fixes + registration; its version names the weights release)
+import mmdla  # noqa: F401  (compat fixes + registration)
+
+# isort: split
+from mmengine.config import Config
+
 from mmdla import reference
 from mmdla.models import DLA
 from mmdla.utils import config_complexity
@@ -39,13 +46,19 @@ def classification_rows():
     return rows
 
 
+#: Cityscapes MACs are counted at 256x512 and multiplied by 16: the same number as at
+#: 1024x2048, since every feature map of the fully convolutional DLA-Up scales by 4 x 4 at
+#: sizes divisible by its stride 32 (tests/test_tool_matrix.py checks the identity)
+SEG_COUNT_SIZE, SEG_SCALE = (256, 512), 16
+
+
 def segmentation_rows():
     """(arch, config, params, GMACs@1024x2048) for the four Cityscapes configs."""
     rows = []
     for arch in SEG_ARCHS:
         config = f'configs/{arch}_cityscapes.py'
-        cost = config_complexity(osp.join(ROOT, config), (1024, 2048))
-        rows.append((arch, config, cost['params'], round(cost['macs'] / 1e9, 1)))
+        cost = config_complexity(osp.join(ROOT, config), SEG_COUNT_SIZE)
+        rows.append((arch, config, cost['params'], round(SEG_SCALE * cost['macs'] / 1e9, 1)))
     return rows
 
 
@@ -58,9 +71,12 @@ def detection_rows():
     """(schedule, config, params, GMACs@512x512, released file) of the CenterNet configs;
     the neck's deformable convs count as the dense 3x3 convs they generalise plus their
     offset / mask convs (:func:`mmdla.utils.model_complexity`)."""
-    rows = []
+    rows, costs = [], {}  # (the schedules share one model: counted once)
     for config, schedule, released in DET_CONFIGS:
-        cost = config_complexity(osp.join(ROOT, config))
+        cfg = Config.fromfile(osp.join(ROOT, config))
+        if str(cfg.model) not in costs:
+            costs[str(cfg.model)] = config_complexity(cfg)
+        cost = costs[str(cfg.model)]
         rows.append((schedule, config, cost['params'], round(cost['macs'] / 1e9, 1), released))
     return rows
 
@@ -68,17 +84,15 @@ def detection_rows():
 def detection_table(rows) -> str:
     lines = [
         '| model | schedule | params | GMACs @512 | COCO val AP: no aug / flip / '
-        'multi-scale (CenterNet\'s weights*) | config | weights | convert |',
-        '|---|---|---|---|---|---|---|---|'
+        'multi-scale (CenterNet\'s weights*) | config | weights | test them (loaded as they '
+        'are) |', '|---|---|---|---|---|---|---|---|'
     ]
     for schedule, config, params, gmacs, released in rows:
         ap = getattr(reference.CENTERNET, f'ap_{schedule}')
         lines.append(f'| CenterNet DLA-34 (DCN) | {schedule} | {params:,} | {gmacs:.1f} | '
                      f'{" / ".join(f"{v:.1f}" for v in ap)} | [config]({config}) | '
-                     f'[CenterNet]({CENTERNET_ZOO}), '
-                     f'[mmdla]({release_url(f"centernet_dla34_coco_{schedule}")}) | '
-                     f'`python tools/model_converters/dla2mmdla.py {released} '
-                     f'checkpoints/centernet_dla34_coco_{schedule}.pth` |')
+                     f'[CenterNet]({CENTERNET_ZOO}) (Google Drive `{released}`, no stable '
+                     f'URL) | `python tools/test.py {config} {released}` |')
     return '\n'.join(lines)
 
 
@@ -87,17 +101,11 @@ def released_file(arch: str) -> str:
     return f'{arch}-{reference.IMAGENET[arch].weights_hash}.pth'
 
 
-# Where the weights come from today and where mmdla publishes its conversions.
-# Every timm DLA has a Hugging Face hub repository timm/{arch}.in1k holding model.safetensors
-# (and pytorch_model.bin), the official tensors republished (timm's default_cfgs).
+# Where the weights come from today. Every timm DLA has a Hugging Face hub repository
+# timm/{arch}.in1k holding model.safetensors (and pytorch_model.bin), the official tensors
+# republished (timm's default_cfgs); mmdla loads them by name (mmdla.models.hub).
 TIMM_HUB = 'https://huggingface.co/timm/{arch}.in1k'
 TIMM_FILE = 'model.safetensors'
-#: mmdla's published conversions: GitHub release assets of the mmdla repository, one
-#: release per mmdla version, each asset named as the converter command of the README
-#: writes it (the converter's output depends only on SRC and mmdla's version: a local
-#: conversion of the same hub file gives the identical bytes, sha256 printed by it).
-REPOSITORY = 'https://github.com/mmdla/mmdla'
-RELEASE_URL = REPOSITORY + '/releases/download/v{version}/{file}'
 #: CenterNet's model zoo (Google Drive files, linked from this page)
 CENTERNET_ZOO = 'https://github.com/xingyizhou/CenterNet/blob/master/readme/MODEL_ZOO.md'
 
@@ -106,26 +114,24 @@ def timm_repo(arch: str) -> str:
     return f'timm/{arch}.in1k'
 
 
-def release_url(model: str) -> str:
-    """URL of the published mmdla checkpoint of a metafile model (e.g. 'dla34_imagenet')."""
-    return RELEASE_URL.format(version=mmdla.__version__, file=f'{model}.pth')
+def hub_name(arch: str) -> str:
+    """The name configs and tools load the ImageNet weights of ``arch`` by."""
+    return f'hf-hub:{timm_repo(arch)}'
 
 
-def convert_command(arch: str) -> str:
-    """The command that turns timm's hub file into checkpoints/{arch}_imagenet.pth."""
-    return (f'python tools/model_converters/dla2mmdla.py {timm_repo(arch)}/{TIMM_FILE} '
-            f'checkpoints/{arch}_imagenet.pth')
+def hub_file_url(arch: str) -> str:
+    """The URL of timm's safetensors file of ``arch`` (mim's ``Weights:``)."""
+    return f'{TIMM_HUB.format(arch=arch)}/resolve/main/{TIMM_FILE}'
 
 
 def classification_table(rows) -> str:
     lines = [
-        '| arch | params | GMACs @224 | top-1 (released weights*) | config | weights | '
-        'convert (after `hf download`, below) |', '|---|---|---|---|---|---|---|'
+        '| arch | params | GMACs @224 | top-1 (released weights*) | config | weights (by name) |',
+        '|---|---|---|---|---|---|'
     ]
     for arch, config, params, gmacs in rows:
         lines.append(f'| {arch} | {params:,} | {gmacs:.3f} | {reference.IMAGENET[arch].top1:.2f} | '
-                     f'[config]({config}) | [timm]({TIMM_HUB.format(arch=arch)}), '
-                     f'[mmdla]({release_url(f"{arch}_imagenet")}) | `{convert_command(arch)}` |')
+                     f'[config]({config}) | [`{hub_name(arch)}`]({TIMM_HUB.format(arch=arch)}) |')
     return '\n'.join(lines)
 
 
@@ -156,7 +162,7 @@ def segmentation_table(rows) -> str:
     ]
     for arch, config, params, gmacs in rows:
         lines.append(f'| {arch} + DLA-Up | {params:,} | {gmacs:.1f} | [config]({config}) | '
-                     f'`checkpoints/{arch}_imagenet.pth` (converted, see left) |')
+                     f'`{hub_name(arch)}` (in the config) |')
     return '\n'.join(lines)
 
 
@@ -187,10 +193,8 @@ def metafile(task: str, rows) -> str:
             lines += model_entry(f'{arch}_imagenet', 'DLA', gmacs, params) + [
                 '      - Task: Image Classification', '        Dataset: ImageNet-1k',
                 '        Metrics:', f'          Top 1 Accuracy: {reference.IMAGENET[arch].top1}',
-                f'    Config: {config}', f'    Weights: {release_url(f"{arch}_imagenet")}',
-                '    Converted From:',
-                f'      Weights: {TIMM_HUB.format(arch=arch)}/resolve/main/{TIMM_FILE}',
-                '      Code: https://github.com/ucbdrive/dla'
+                f'    Config: {config}', f'    Weights: {hub_file_url(arch)}',
+                '    Converted From:', '      Code: https://github.com/ucbdrive/dla'
             ]
     elif task == 'detection':
         lines = collection('CenterNet-DLA', 'COCO', 'Deep Layer Aggregation, CenterNet, DCNv2',
@@ -201,8 +205,9 @@ def metafile(task: str, rows) -> str:
                 f'centernet_dla34_coco_{schedule}', 'CenterNet-DLA', gmacs, params) + [
                     '      - Task: Object Detection', '        Dataset: COCO', '        Metrics:',
                     f'          box AP: {ap[0]}', f'    Config: {config}',
-                    f'    Weights: {release_url(f"centernet_dla34_coco_{schedule}")}',
-                    '    Converted From:', f'      Weights: {CENTERNET_ZOO} ({released})',
+                    f"    # Weights: none with a stable URL: CenterNet's {released} (Google "
+                    f'Drive, {CENTERNET_ZOO}) loads as it is: python tools/test.py {config} '
+                    f'{released}', '    Converted From:',
                     '      Code: https://github.com/xingyizhou/CenterNet'
                 ]
     else:

@@ -34,6 +34,8 @@ Exits with status 2 and a one-line reason for files that are not (readable) DLA
 checkpoints, a directory given for a file, DST equal to SRC, or a dataset that does not fit.
 (A single conversion has no progress bar: the largest, dla169 with 214 MB, takes under a
 second, most of it reading and writing the files.)
+Every tool and config reads these layouts directly too (converted in memory, see
+``mmdla.models.checkpoint_io``); this tool writes the converted file, e.g. to publish it.
 """
 import argparse
 import os
@@ -45,12 +47,10 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmdla.cli import exit_on_input_error
-from mmdla.errors import (CheckpointError, CheckpointMismatchError, ConfigInputError,
-                          MissingPackageError)
-from mmdla.models.converters import (DATASETS, choose_dataset, convert_dla_checkpoint,
-                                     dataset_metainfo)
+from mmdla.errors import ConfigInputError
+from mmdla.models.checkpoint_io import converted_checkpoint, read_checkpoint
+from mmdla.models.converters import DATASETS, choose_dataset
 from mmdla.utils.files import sha256sum
-from mmdla.version import __version__
 
 CHECKPOINT_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 
@@ -108,45 +108,6 @@ def check_paths(src: str, dst: str) -> None:
                                'file (the source would be overwritten)')
 
 
-def file_kind(path: str) -> str:
-    """'safetensors' or 'pytorch', from the content: a safetensors file starts with the
-    8-byte little-endian length of its JSON header, then the header's '{' (a PyTorch zip
-    archive starts with 'PK\\x03\\x04' and a compression method, a legacy PyTorch pickle with
-    0x80, a protocol number and torch's magic number: neither has '{' there). Anything else
-    is read as PyTorch, whose error is then reported."""
-    with open(path, 'rb') as f:
-        head = f.read(9)
-    if len(head) == 9 and head[8:9] == b'{':
-        return 'safetensors'
-    return 'pytorch'
-
-
-def _first_line(exc: Exception) -> str:
-    return f'{type(exc).__name__}: {(str(exc).splitlines() or [""])[0][:200]}'
-
-
-def read_checkpoint(src: str):
-    """The tensors (safetensors) or the object (PyTorch, ``weights_only``) in ``src``."""
-    if file_kind(src) == 'safetensors':
-        try:
-            from safetensors.torch import load_file
-        except ImportError:
-            raise MissingPackageError(f"'{src}' is a safetensors file: pip install safetensors "
-                                      'to read it') from None
-        try:
-            return load_file(src, device='cpu')
-        except Exception as exc:  # SafetensorError, JSON / header errors
-            raise CheckpointError(f"cannot read '{src}' as a safetensors file "
-                                  f'({_first_line(exc)}): is it truncated or corrupt?') from None
-    try:
-        with open(src, 'rb') as f:  # (a path ending in .safetensors would make torch.load
-            return torch.load(f, map_location='cpu', weights_only=True)  # pick by name)
-    except Exception as exc:  # pickle / zip / EOF errors come in many types
-        raise CheckpointError(f"cannot read '{src}' as a PyTorch or safetensors checkpoint "
-                              f'({_first_line(exc)}): is it truncated or not a '
-                              'checkpoint?') from None
-
-
 def save_checkpoint(checkpoint: dict, dst: str) -> None:
     """Write ``checkpoint`` to ``dst`` atomically (never a truncated DST) and reproducibly:
     saved through a file object, the archive's inner folder is torch's fixed 'archive'
@@ -178,13 +139,11 @@ def convert_file(src: str,
     one of the paths ``taken`` by earlier sources of the run, which is updated); returns
     the summary line."""
     try:
-        result = convert_dla_checkpoint(read_checkpoint(src))
-    except CheckpointMismatchError as exc:
-        raise CheckpointMismatchError(f'{src}: {exc}') from None
-    try:
-        dataset = choose_dataset(result.task, result.num_classes, dataset_choice)
+        checkpoint, result = converted_checkpoint(
+            read_checkpoint(src), src, dataset_choice, source_sha256=sha256sum(src))
     except ConfigInputError as exc:
         raise ConfigInputError(f'{exc} (--dataset NAME, or --dataset none)') from None
+    dataset = choose_dataset(result.task, result.num_classes, dataset_choice)  # (it fits)
     if dst is None:
         name = model_zoo_name(result.task, result.arch, dataset)
         dst = osp.join(dst_dir, name)
@@ -192,22 +151,8 @@ def convert_file(src: str,
             stem = osp.splitext(osp.basename(src))[0]
             dst = osp.join(dst_dir, f'{osp.splitext(name)[0]}_{stem}.pth')
         taken.add(dst)
-    dataset_meta = {} if dataset == 'none' else dataset_metainfo(dataset)
-    meta = dict(
-        task=result.task,
-        arch=result.arch,
-        source_format=result.source_format,
-        num_classes=result.num_classes,
-        source=osp.basename(src),
-        source_sha256=sha256sum(src),
-        mmdla_version=__version__)
-    if result.task == 'segmentation':
-        meta['down_ratio'] = result.down_ratio
-    meta.update(result.extra)
-    if dataset_meta:
-        meta['dataset_meta'] = dataset_meta
-    save_checkpoint({'state_dict': result.state_dict, 'meta': meta}, dst)
-    classes = f'{dataset} class names' if dataset_meta else 'no class names'
+    save_checkpoint(checkpoint, dst)
+    classes = 'no class names' if dataset == 'none' else f'{dataset} class names'
     return (f'dla2mmdla: {src} ({result.source_format} {result.arch} {result.task}, '
             f'{result.num_classes} classes) -> {dst}: {len(result.state_dict)} tensors, '
             f'dropped {len(result.dropped)} unused official tensors, {classes}; '

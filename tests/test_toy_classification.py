@@ -1,0 +1,51 @@
+"""The mmpretrain path end to end on the toy texture classes, through the same tools as
+the segmentation main job (they dispatch on the config's default_scope): tools/train.py
+[--compile] -> tools/test.py --out. The config is trained as shipped, once (a module
+fixture)."""
+import pickle
+
+import numpy as np
+import pytest
+
+from tests.helpers import data_root_options, evaluate, last_checkpoint, logged_scalars, run_python
+
+pytestmark = pytest.mark.slow
+
+CONFIG = 'configs/dla46_c_toy_cls.py'
+
+
+@pytest.fixture(scope='module')
+def cls_run(tmp_path_factory):
+    """The toy classification config trained as shipped, and its test with --out."""
+    root = tmp_path_factory.mktemp('toy_cls')
+    data = root / 'toy_cls'
+    run_python('tools/misc/make_toy_data.py', data, '--task', 'cls', '--seed', '0')
+    options = ['--cfg-options', *data_root_options(data)]
+    run_python('tools/train.py', CONFIG, '--work-dir', root / 'work', *options)
+    metrics = evaluate(CONFIG, last_checkpoint(root / 'work'), root / 'test', '--out',
+                       root / 'preds.pkl', *options)
+    return dict(root=root, work=root / 'work', options=options, top1=metrics['accuracy/top1'])
+
+
+def test_toy_classification_loss_goes_down_and_top1_above_chance(cls_run):
+    losses = [r['loss'] for r in logged_scalars(cls_run['work']) if 'loss' in r]
+    assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4, losses
+    print(f"toy classification top-1: {cls_run['top1']}")
+    assert cls_run['top1'] > 40.0  # four balanced classes: chance is 25; measured 48-69
+    predictions = pickle.loads((cls_run['root'] / 'preds.pkl').read_bytes())
+    assert len(predictions) == 4 * 16  # --out: one record per val image
+    hits = [int(p['pred_label'][0]) == int(p['gt_label'][0]) for p in predictions]
+    assert 100 * sum(hits) / len(hits) == pytest.approx(cls_run['top1'], abs=0.01)
+
+
+def test_toy_classification_compile_train(cls_run, tmp_path):
+    """tools/train.py --compile (MMEngine compiles the train step) trains for one epoch.
+    (tools/test.py --compile is init_model(compile=True): tests/test_fast_defaults.py.)"""
+    options = [*cls_run['options'], 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1']
+    out = run_python('tools/train.py', CONFIG, '--compile', '--work-dir', tmp_path / 'work',
+                     *options).stdout
+    assert 'Model has been "compiled"' in out
+    records = logged_scalars(tmp_path / 'work')
+    losses = [r['loss'] for r in records if 'loss' in r]
+    assert losses and all(np.isfinite(losses))
+    assert [0 <= r['accuracy/top1'] <= 100 for r in records if 'accuracy/top1' in r] == [True]
