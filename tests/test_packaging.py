@@ -157,9 +157,7 @@ def test_mim_on_the_wheel(built):
         z.extractall(site)
     out = run([MIM, 'search', 'mmdla'], cwd=built['tmp'], pythonpath=site)
     assert 'config id: dla34_imagenet' in out and 'config id: dla34up_cityscapes' in out
-    assert 'config id: centernet_dla34_coco_1x' in out
-    out = run([MIM, 'search', 'mmdla', '--model', 'dla-up'], cwd=built['tmp'], pythonpath=site)
-    assert out.count('config id:') == 4 and 'dla169up_cityscapes' in out
+    assert 'config id: centernet_dla34_coco_1x' in out and 'dla169up_cityscapes' in out
 
     mim_dir = site / 'mmdla' / '.mim'
     out = run([MIM, 'train', 'mmdla', 'dla34_toy.py', '--gpus', '0', '--', '-h'],

@@ -3,9 +3,9 @@ tools/train.py configs/dla34_toy.py -> tools/test.py (single scale, --tta) ->
 demo/image_demo.py. (tools/test.py's default optimised model against --no-optimize: see
 test_fast_defaults.)
 
-The model is trained once (a module fixture) for 200 of the config's 500 iterations, to
-fit the suite's 10 minutes on 2 cores. Measured (data seed 0): mIoU 48.9 single-scale after
-200 iterations against ~5 untrained; the 500 iterations of ``tools/run_toy.sh`` give
+The model is trained once (a module fixture) for 120 of the config's 500 iterations, to
+fit the suite's 10 minutes on 2 cores. Measured (data seed 0): mIoU 47.5 single-scale after
+120 iterations against ~5 untrained; the 500 iterations of ``tools/run_toy.sh`` give
 60.8-63.4 (README.md).
 """
 import glob
@@ -20,15 +20,15 @@ from tests.helpers import (data_root_options, evaluate, last_checkpoint, logged_
 pytestmark = pytest.mark.slow
 
 CONFIG = 'configs/dla34_toy.py'
-#: the main job's config with its poly schedule over 200 iterations instead of 500
-SCHEDULE = ['train_cfg.max_iters=200', 'train_cfg.val_interval=200', 'param_scheduler.0.end=200']
-MIN_MIOU = 40.0  # measured 48.9 after 200 iterations (seed 0), 60.8-63.4 after 500
+#: the main job's config with its poly schedule over 120 iterations instead of 500
+SCHEDULE = ['train_cfg.max_iters=120', 'train_cfg.val_interval=120', 'param_scheduler.0.end=120']
+MIN_MIOU = 40.0  # measured 47.5 after 120 iterations (seed 0), 60.8-63.4 after 500
 #: the classes the toy scenes draw (Cityscapes names)
 TOY_CLASSES = {
     'road', 'sidewalk', 'building', 'pole', 'traffic light', 'traffic sign', 'vegetation',
     'terrain', 'sky', 'person', 'car'
 }
-#: the large classes of the toy scenes (measured 67-91 IoU after 200 iterations)
+#: the large classes of the toy scenes (measured 65-88 IoU after 120 iterations)
 LARGE_CLASSES = ('road', 'sidewalk', 'building', 'vegetation', 'sky')
 
 
@@ -52,9 +52,10 @@ def seg_single(seg_run):
 
 
 def test_toy_training_saves_the_last_checkpoint_and_the_loss_goes_down(seg_run):
-    assert last_checkpoint(seg_run['work']).endswith('iter_200.pth')
+    assert last_checkpoint(seg_run['work']).endswith('iter_120.pth')
     losses = [r['loss'] for r in logged_scalars(seg_run['work']) if 'loss' in r]
-    assert len(losses) >= 10 and sum(losses[-3:]) / 3 < 0.6 * sum(losses[:3]) / 3, losses
+    # (logged every 20 iterations; measured 2.66 at iteration 20, 1.46 / 1.44 at 100 / 120)
+    assert len(losses) == 6 and max(losses[-2:]) < 0.6 * losses[0], losses
 
 
 def test_toy_single_scale_miou_every_class_and_outputs(seg_run, seg_single):
@@ -94,8 +95,8 @@ def test_toy_demo_overlay_shows_the_scene_classes(seg_run, tmp_path):
     road = shown[label == 0]  # classes shown on the road (0 road, 1 sidewalk)
     print(f'demo overlay: pixel accuracy {accuracy:.3f}, road shown as road '
           f'{(road == 0).mean():.3f}, as sidewalk {(road == 1).mean():.3f}')
-    # measured (seed 0, 200 iterations): 0.817 overall; road 0.637 as road (most of the
-    # rest: car edges), 0.019 as sidewalk - an earlier model painted most of the road as
+    # measured (seed 0, 120 iterations): 0.788 overall; road 0.693 as road (most of the
+    # rest: car edges), 0.054 as sidewalk - an earlier model painted most of the road as
     # sidewalk. (500 iterations: 0.862, 0.781, 0.041.)
     assert accuracy > 0.7 and (road == 0).mean() > 0.5 and (road == 1).mean() < 0.1
 
