@@ -33,7 +33,10 @@ import torch
 
 from .errors import CheckpointError
 
-__all__ = ['torchvision_fix_needed', 'MMENGINE_CHECKPOINT_GLOBALS', 'load_checkpoint_file']
+__all__ = [
+    'torchvision_fix_needed', 'MMENGINE_CHECKPOINT_GLOBALS', 'check_checkpoint_path',
+    'load_checkpoint_file'
+]
 
 
 def torchvision_fix_needed() -> bool:
@@ -101,16 +104,21 @@ def _mmengine_checkpoint_globals():
 MMENGINE_CHECKPOINT_GLOBALS = []
 
 
+def check_checkpoint_path(filename) -> None:
+    """:class:`~mmdla.errors.CheckpointError` unless ``filename`` is an existing file."""
+    if not osp.isfile(filename):
+        what = 'is a directory, not a checkpoint file' if osp.isdir(filename) else \
+            'does not exist'
+        raise CheckpointError(f"checkpoint '{filename}' {what}")
+
+
 def load_checkpoint_file(filename, map_location=None, mmap: bool = False):
     """``torch.load`` with ``weights_only=True`` plus MMEngine's own objects allowed.
 
     A missing, truncated or corrupt file, or one holding objects outside the allow-list,
     raises :class:`~mmdla.errors.CheckpointError` naming the file.
     """
-    if not osp.isfile(filename):
-        what = 'is a directory, not a checkpoint file' if osp.isdir(filename) else \
-            'does not exist'
-        raise CheckpointError(f"checkpoint '{filename}' {what}")
+    check_checkpoint_path(filename)
     safe_globals = getattr(torch.serialization, 'safe_globals', None)
     if safe_globals is None:  # torch < 2.5: weights_only without an allow-list
         return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)

@@ -14,6 +14,7 @@ from mmengine.config import Config
 from mmdla.errors import CheckpointError, CheckpointMismatchError, ConfigInputError
 from mmdla.libraries import library_of
 from mmdla.models.backbones.dla import check_indices, parse_arch
+from mmdla.models.hub import HUB_PREFIX
 from mmdla.utils.state_dict import Mismatch, unwrap_state_dict
 
 #: how to create the data of each dataset type (README "Data preparation")
@@ -87,7 +88,7 @@ def _pretrained(cfg, path='model') -> Iterator[Tuple[str, dict]]:
 
 def _is_remote(checkpoint: str) -> bool:
     """A URL or a name MMEngine / mmdla resolves (``hf-hub:``, ``open-mmlab://`` ...)."""
-    return '://' in checkpoint or checkpoint.startswith(('torchvision', 'open-mmlab', 'hf-hub:'))
+    return '://' in checkpoint or checkpoint.startswith(('torchvision', 'open-mmlab', HUB_PREFIX))
 
 
 def check_pretrained(cfg: Config) -> None:

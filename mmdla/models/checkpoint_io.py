@@ -15,11 +15,11 @@ the file:
 - anything else (mmdla / MMEngine checkpoints, a bare state dict) is returned as it is.
 """
 import os.path as osp
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping
 
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mmdla.compat import load_checkpoint_file
+from mmdla.compat import check_checkpoint_path, load_checkpoint_file
 from mmdla.errors import (CheckpointError, CheckpointMismatchError, ConfigInputError,
                           MissingPackageError)
 from mmdla.utils.state_dict import unwrap_state_dict
@@ -27,8 +27,8 @@ from mmdla.version import __version__
 from .converters import ConversionResult, choose_dataset, convert_dla_checkpoint, dataset_metainfo
 
 __all__ = [
-    'file_kind', 'read_checkpoint', 'is_foreign_dla_checkpoint', 'as_mmdla_checkpoint',
-    'converted_checkpoint', 'load_local_checkpoint'
+    'file_kind', 'first_line', 'read_checkpoint', 'is_foreign_dla_checkpoint', 'convert_checkpoint',
+    'mmdla_checkpoint', 'as_mmdla_checkpoint', 'load_local_checkpoint'
 ]
 
 
@@ -43,16 +43,15 @@ def file_kind(path: str) -> str:
     return 'safetensors' if len(head) == 9 and head[8:9] == b'{' else 'pytorch'
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """'Type: first line of the message' (at most 200 characters) of an exception."""
     return f'{type(exc).__name__}: {(str(exc).splitlines() or [""])[0][:200]}'
 
 
 def read_checkpoint(path: str, map_location=None) -> Any:
     """The tensors (safetensors) or the object (PyTorch, ``weights_only``) in ``path``;
     :class:`CheckpointError` naming the file when it is missing, truncated or corrupt."""
-    if not osp.isfile(path):
-        what = 'is a directory, not a checkpoint file' if osp.isdir(path) else 'does not exist'
-        raise CheckpointError(f"checkpoint '{path}' {what}")
+    check_checkpoint_path(path)
     if file_kind(path) != 'safetensors':
         return load_checkpoint_file(path, map_location=map_location)
     try:
@@ -65,7 +64,7 @@ def read_checkpoint(path: str, map_location=None) -> Any:
         return load_file(path, device=device)
     except Exception as exc:  # SafetensorError, JSON / header errors
         raise CheckpointError(f"cannot read '{path}' as a safetensors file "
-                              f'({_first_line(exc)}): is it truncated or corrupt?') from None
+                              f'({first_line(exc)}): is it truncated or corrupt?') from None
 
 
 def is_foreign_dla_checkpoint(checkpoint: Any) -> bool:
@@ -80,23 +79,22 @@ def is_foreign_dla_checkpoint(checkpoint: Any) -> bool:
     return classifier or dla_up
 
 
-def converted_checkpoint(checkpoint: Mapping,
-                         source: str,
-                         dataset: Optional[str] = None,
-                         **meta) -> Tuple[dict, ConversionResult]:
-    """The MMEngine checkpoint ``{'state_dict', 'meta'}`` of an official, timm or CenterNet
-    ``checkpoint`` read from ``source`` (a file: its name is kept; a hub name or URL), as
-    ``dla2mmdla.py`` writes it (``meta`` adds entries), and the
-    conversion's result (arch, task, the tensors dropped). ``dataset`` names
-    the dataset whose class names ``meta['dataset_meta']`` carries ('none': no names);
-    None tells it from the task and the class count. Raises
-    :class:`CheckpointMismatchError` (prefixed with ``source``) for a layout that does not
-    convert and :class:`ConfigInputError` for a dataset that does not fit."""
+def convert_checkpoint(checkpoint: Mapping, source: str) -> ConversionResult:
+    """:func:`~mmdla.models.converters.convert_dla_checkpoint` of an official, timm or
+    CenterNet ``checkpoint`` read from ``source``; its :class:`CheckpointMismatchError`
+    names ``source``."""
     try:
-        result = convert_dla_checkpoint(checkpoint)
+        return convert_dla_checkpoint(checkpoint)
     except CheckpointMismatchError as exc:
         raise CheckpointMismatchError(f'{source}: {exc}') from None
-    dataset = choose_dataset(result.task, result.num_classes, dataset)
+
+
+def mmdla_checkpoint(result: ConversionResult, source: str, dataset: str, **meta) -> dict:
+    """The MMEngine checkpoint ``{'state_dict', 'meta'}`` of a conversion ``result``, as
+    ``dla2mmdla.py`` writes it: ``meta`` records the task, arch, source format, class count,
+    ``source`` (a file: its name; a hub name or URL as it is) and the entries ``meta``
+    adds; ``meta['dataset_meta']`` holds the class names of ``dataset``
+    (:data:`~mmdla.models.converters.DATASETS`; 'none': no class names)."""
     info = dict(
         task=result.task,
         arch=result.arch,
@@ -110,7 +108,7 @@ def converted_checkpoint(checkpoint: Mapping,
     info.update(result.extra)
     if dataset != 'none':
         info['dataset_meta'] = dataset_metainfo(dataset)
-    return dict(state_dict=result.state_dict, meta=info), result
+    return dict(state_dict=result.state_dict, meta=info)
 
 
 def as_mmdla_checkpoint(checkpoint: Any, source: str) -> Any:
@@ -119,10 +117,12 @@ def as_mmdla_checkpoint(checkpoint: Any, source: str) -> Any:
     anything else unchanged."""
     if not is_foreign_dla_checkpoint(checkpoint):
         return checkpoint
+    result = convert_checkpoint(checkpoint, source)
     try:
-        return converted_checkpoint(checkpoint, source)[0]
+        dataset = choose_dataset(result.task, result.num_classes)
     except ConfigInputError:  # a class count of no known dataset: no class names
-        return converted_checkpoint(checkpoint, source, 'none')[0]
+        dataset = 'none'
+    return mmdla_checkpoint(result, source, dataset)
 
 
 def load_local_checkpoint(filename: str, map_location=None) -> Any:

@@ -24,7 +24,7 @@ from typing import Optional, Sequence, Tuple
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmdla.errors import CheckpointError, ConfigInputError, MissingPackageError
-from .checkpoint_io import as_mmdla_checkpoint, read_checkpoint
+from .checkpoint_io import as_mmdla_checkpoint, first_line, read_checkpoint
 
 __all__ = ['HUB_PREFIX', 'WEIGHT_FILES', 'parse_hub_name', 'parse_hub_url', 'hub_file']
 
@@ -88,8 +88,7 @@ def hub_file(repo_id: str, filenames: Sequence[str], revision: Optional[str] = N
         except remote_missing:
             continue  # the repository lacks this file: try the next one
         except (OSError, ValueError) as exc:  # HTTP errors, size check of a partial download
-            message = (str(exc).splitlines() or [''])[0][:200]
-            raise CheckpointError(f'downloading {url} failed ({type(exc).__name__}: {message}); '
+            raise CheckpointError(f'downloading {url} failed ({first_line(exc)}); '
                                   'nothing of it was kept: retry, or ' +
                                   _manual_fetch(repo_id, filename)) from None
     if not_cached:
@@ -102,22 +101,19 @@ def hub_file(repo_id: str, filenames: Sequence[str], revision: Optional[str] = N
     raise CheckpointError(f'hub repository {repo_id} holds none of {", ".join(filenames)}')
 
 
-def load_from_hub_name(name: str, map_location=None):
-    """MMEngine loader of ``hf-hub:OWNER/REPO[@REV]``."""
-    repo_id, revision = parse_hub_name(name)
-    path = hub_file(repo_id, WEIGHT_FILES, revision)
-    return as_mmdla_checkpoint(read_checkpoint(path, map_location), name)
+def load_from_hub(source: str, map_location=None):
+    """MMEngine loader of ``hf-hub:OWNER/REPO[@REV]`` (its :data:`WEIGHT_FILES`) and of
+    ``https://huggingface.co/OWNER/REPO/resolve/REV/FILE``."""
+    if source.startswith(HUB_PREFIX):
+        (repo_id, revision), filenames = parse_hub_name(source), WEIGHT_FILES
+    else:
+        repo_id, revision, filename = parse_hub_url(source)
+        filenames = [filename]
+    path = hub_file(repo_id, filenames, revision)
+    return as_mmdla_checkpoint(read_checkpoint(path, map_location), source)
 
 
-def load_from_hub_url(url: str, map_location=None):
-    """MMEngine loader of ``https://huggingface.co/OWNER/REPO/resolve/REV/FILE``."""
-    repo_id, revision, filename = parse_hub_url(url)
-    path = hub_file(repo_id, [filename], revision)
-    return as_mmdla_checkpoint(read_checkpoint(path, map_location), url)
-
-
-CheckpointLoader.register_scheme(prefixes=HUB_PREFIX, loader=load_from_hub_name, force=True)
 CheckpointLoader.register_scheme(
-    prefixes=['https://huggingface.co/', 'http://huggingface.co/'],
-    loader=load_from_hub_url,
+    prefixes=[HUB_PREFIX, 'https://huggingface.co/', 'http://huggingface.co/'],
+    loader=load_from_hub,
     force=True)

@@ -48,7 +48,7 @@ from mmengine.utils import ProgressBar
 
 from mmdla.cli import exit_on_input_error
 from mmdla.errors import ConfigInputError
-from mmdla.models.checkpoint_io import converted_checkpoint, read_checkpoint
+from mmdla.models.checkpoint_io import convert_checkpoint, mmdla_checkpoint, read_checkpoint
 from mmdla.models.converters import DATASETS, choose_dataset
 from mmdla.utils.files import sha256sum
 
@@ -138,12 +138,11 @@ def convert_file(src: str,
     """Convert ``src`` into ``dst`` (or into ``dst_dir`` under :func:`model_zoo_name`, not
     one of the paths ``taken`` by earlier sources of the run, which is updated); returns
     the summary line."""
+    result = convert_checkpoint(read_checkpoint(src), src)
     try:
-        checkpoint, result = converted_checkpoint(
-            read_checkpoint(src), src, dataset_choice, source_sha256=sha256sum(src))
+        dataset = choose_dataset(result.task, result.num_classes, dataset_choice)
     except ConfigInputError as exc:
         raise ConfigInputError(f'{exc} (--dataset NAME, or --dataset none)') from None
-    dataset = choose_dataset(result.task, result.num_classes, dataset_choice)  # (it fits)
     if dst is None:
         name = model_zoo_name(result.task, result.arch, dataset)
         dst = osp.join(dst_dir, name)
@@ -151,7 +150,7 @@ def convert_file(src: str,
             stem = osp.splitext(osp.basename(src))[0]
             dst = osp.join(dst_dir, f'{osp.splitext(name)[0]}_{stem}.pth')
         taken.add(dst)
-    save_checkpoint(checkpoint, dst)
+    save_checkpoint(mmdla_checkpoint(result, src, dataset, source_sha256=sha256sum(src)), dst)
     classes = 'no class names' if dataset == 'none' else f'{dataset} class names'
     return (f'dla2mmdla: {src} ({result.source_format} {result.arch} {result.task}, '
             f'{result.num_classes} classes) -> {dst}: {len(result.state_dict)} tensors, '
