@@ -17,7 +17,7 @@ import time
 import pytest
 import torch
 
-from tests.helpers import ROOT, SMALL_SEG, data_root_options, run_python
+from tests.helpers import ROOT, SMALL_SEG, data_root_options, run_python, run_tool_main
 
 #: the small segmentation model (SMALL_SEG) trains fast: a kill after the second checkpoint
 #: still leaves half of the run to be resumed
@@ -60,10 +60,11 @@ def assert_identical(a, b):
 
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
-    """Data and the weights of an uninterrupted run."""
+    """Data and the weights of an uninterrupted run (in this process: the same weights as in
+    a fresh one, which the resumed runs below are)."""
     tmp = tmp_path_factory.mktemp('reference')
     data = toy_data(tmp)
-    run_python(*train_args(data, tmp / 'work'))
+    run_tool_main(*train_args(data, tmp / 'work'))
     return data, final_weights(tmp / 'work')
 
 

@@ -9,7 +9,7 @@ import pickle
 import cv2
 import pytest
 
-from tests.helpers import evaluate, last_checkpoint, run_python
+from tests.helpers import evaluate, last_checkpoint, run_python, run_tool_main
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +62,8 @@ def test_toy_detection_tta(det_run):
 
 def test_toy_detection_demo_draws_the_boxes(det_run, tmp_path):
     image = det_run['data'] / 'images/val/100003.png'
-    out = run_python('demo/image_demo.py', image, CONFIG, last_checkpoint(det_run['work']),
-                     '--out-file', tmp_path / 'det.png', '--score-thr', '0.1').stdout
+    out = run_tool_main('demo/image_demo.py', image, CONFIG, last_checkpoint(det_run['work']),
+                        '--out-file', tmp_path / 'det.png', '--score-thr', '0.1')
     drawn = out.split(': ')[-1].strip().rstrip(')').split(', ')
     assert drawn and set(drawn) <= {'car', 'person', 'traffic sign', 'traffic light'}, out
     picture = cv2.imread(str(tmp_path / 'det.png'))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import (data_root_options, evaluate, last_checkpoint, logged_scalars,
-                           per_class_iou, run_python)
+                           per_class_iou, run_python, run_tool_main)
 
 pytestmark = pytest.mark.slow
 
@@ -79,8 +79,8 @@ def test_toy_multi_scale_test_miou(seg_run, seg_single):
 def test_toy_demo_overlay_shows_the_scene_classes(seg_run, tmp_path):
     data = seg_run['data']
     image = data / 'leftImg8bit/val/toycity/toycity_100000_000019_leftImg8bit.png'
-    out = run_python('demo/image_demo.py', image, CONFIG, last_checkpoint(seg_run['work']),
-                     '--out-file', tmp_path / 'overlay.png').stdout
+    out = run_tool_main('demo/image_demo.py', image, CONFIG, last_checkpoint(seg_run['work']),
+                        '--out-file', tmp_path / 'overlay.png')
     assert 'road' in out
     overlay = cv2.imread(str(tmp_path / 'overlay.png'))
     assert overlay.shape[0] >= 128 and overlay.shape[1] > 256  # image + legend panel
