@@ -166,6 +166,9 @@ def export_report(result: ExportResult) -> List[str]:
         f'exported in {result.export_s:.2f} s' +
         (', dynamic batch / height / width' if result.dynamic else ', static shape')
     ]
+    if result.portable_deform_convs:
+        lines.append(f"{result.portable_deform_convs} mmcv DCNv2 layers exported as plain ops "
+                     "(grid_sample + matmul); checked against mmcv's kernels")
     if not result.checks:
         return lines + ['not checked']
     loaded = 'session' if result.fmt == 'onnx' else 'module'

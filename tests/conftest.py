@@ -12,6 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
+from tests.helpers import managed_classes  # noqa: E402
+
 # Create MMEngine's global logger now, bound to the session's stdout: created inside a test
 # that captures output (capsys) it would keep writing to that test's closed stream.
 MMLogger.get_instance('mmengine')
@@ -46,23 +48,15 @@ def _rebind_closed_log_streams():
                 handler.stream = sys.stdout  # (setStream would flush the closed one)
 
 
-def _with_subclasses(cls):
-    yield cls
-    for sub in cls.__subclasses__():
-        yield from _with_subclasses(sub)
-
-
 @pytest.fixture(autouse=True)
 def _drop_new_global_instances():
     """MMEngine keeps global instances by name: ``init_model`` (like mmseg's and mmdet's)
     sets the default scope (e.g. to mmdet), and a tool run in-process leaves its visualizer
     ('visualizer'), which a later Runner in this process would reuse with that test's
-    directories. Drop the ones a test created so that tests do not depend on their order."""
-    from mmengine.registry import DefaultScope
-    from mmengine.visualization import Visualizer
-    classes = [DefaultScope, *_with_subclasses(Visualizer)]
-    before = {cls: set(cls._instance_dict) for cls in classes}
+    directories. Drop the ones a test created so that tests do not depend on their order.
+    (Module fixtures run before this; tools they run go through run_tool_main.)"""
+    before = {cls: set(cls._instance_dict) for cls in managed_classes()}
     yield
-    for cls in [DefaultScope, *_with_subclasses(Visualizer)]:
+    for cls in managed_classes():
         for name in set(cls._instance_dict) - before.get(cls, set()):
             cls._instance_dict.pop(name)

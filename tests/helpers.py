@@ -58,14 +58,44 @@ def last_checkpoint(work_dir) -> str:
     return (Path(work_dir) / 'last_checkpoint').read_text().strip()
 
 
+def _with_subclasses(cls):
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _with_subclasses(sub)
+
+
+def managed_classes():
+    """The MMEngine classes whose instances are global by name and that a Runner reuses:
+    the default scope and the visualizers (``Visualizer.get_current_instance``)."""
+    from mmengine.registry import DefaultScope
+    from mmengine.visualization import Visualizer
+    return [DefaultScope, *_with_subclasses(Visualizer)]
+
+
+@contextlib.contextmanager
+def fresh_global_instances():
+    """Inside: no default scope or visualizer instance exists, as in a fresh process;
+    after: the instances of before again (those made inside are dropped)."""
+    saved = {cls: dict(cls._instance_dict) for cls in managed_classes()}
+    for cls in saved:
+        cls._instance_dict.clear()
+    try:
+        yield
+    finally:
+        for cls in managed_classes():
+            cls._instance_dict.clear()
+            cls._instance_dict.update(saved.get(cls, {}))
+
+
 def run_tool_main(relative_path: str, *args) -> str:
-    """A tool's ``main(ARGS)`` in this process (it must not exit); what it printed.
+    """A tool's ``main(ARGS)`` in this process, with MMEngine's global instances as in a
+    fresh one (it must not exit); what it printed.
 
     In-process runs skip the ~5 s interpreter + import start-up of a subprocess; the tools'
     fresh-process behaviour is covered by the training runs and tests/test_hub_weights.py.
     """
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with fresh_global_instances(), contextlib.redirect_stdout(printed):
         load_tool(relative_path).main([str(a) for a in args])
     return printed.getvalue()
 

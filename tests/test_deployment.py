@@ -1,9 +1,12 @@
 """ONNX and TorchScript export (tools/deployment/): the files match the PyTorch model.
 
-Every model (classifier, segmentor, CenterNet detector with the plain-conv neck) gets one
-checkpoint with random weights and data-calibrated BN statistics. The tools export the
+Every model (classifier, segmentor, CenterNet detector with the plain-conv neck and with
+CenterNet's DCNv2 neck) gets one checkpoint with random weights and data-calibrated BN
+statistics (the deformable convs: random offsets of a few pixels and masks, not the zero
+offsets they start with). The tools export the
 ``init_model`` model (BN folded); the tests run the files themselves (not through the
-tools' own check) and compare them with that model built anew: relative difference
+tools' own check) and compare them with that model built anew (the DCN model with mmcv's
+kernels; the files hold plain ops): relative difference
 max|a - b| / max|b| <= 1e-4 and argmax agreement >= 99.9 %, at a multiple of 32 and at an
 odd size. (Against the plain model, ``optimize=False``, the files differ by the BN
 folding's rounding in addition, which tests/test_fast_defaults.py checks.)
@@ -26,8 +29,29 @@ MODELS = {
     'classifier': ('dla46_c_toy_cls', (64, 64), (65, 71)),
     'segmentor': ('dla34_toy', (64, 96), (67, 91)),
     'detector': ('centernet_dla34_toy', (64, 96), (67, 91)),
+    'deformable detector': ('centernet_dla34_coco', (64, 96), (67, 91)),
 }
-CLASSES = {'classifier': 4, 'segmentor': 19, 'detector': 4}
+CLASSES = {'classifier': 4, 'segmentor': 19, 'detector': 4, 'deformable detector': 80}
+TASKS = {
+    'classifier': 'classification',
+    'segmentor': 'segmentation',
+    'detector': 'detection',
+    'deformable detector': 'detection'
+}
+
+
+def randomise_offsets_(model):
+    """Offsets of a few pixels (bias N(0, 1.5): taps between pixels, some outside the map),
+    varying with the features, and masks away from 0.5 in every mmcv DCNv2 layer.
+
+    (Offsets that vary strongly with random features make the float32 network itself
+    chaotic: with weights N(0, 0.02) mmcv's float32 model is 3.5e-3 relative from the same
+    model in float64, so no two float32 implementations agree to 1e-4; N(0, 0.003) keeps
+    that floor near 2e-5, as trained weights do.)"""
+    for module in model.modules():
+        if hasattr(module, 'conv_offset'):
+            torch.nn.init.normal_(module.conv_offset.weight, 0, 0.003)
+            torch.nn.init.normal_(module.conv_offset.bias, 0, 1.5)
 
 
 @pytest.fixture(scope='module')
@@ -40,6 +64,7 @@ def trained(tmp_path_factory):
             config = str(ROOT / 'configs' / f'{MODELS[name][0]}.py')
             model = build_config_model(MODELS[name][0])  # SyncBN -> BN
             torch.manual_seed(0)
+            randomise_offsets_(model)
             randomise_bn_(model, lambda: model(torch.randn(2, 3, 64, 96), mode='tensor'))
             path = tmp_path_factory.mktemp('deploy') / f'{name}.pth'
             torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
@@ -56,7 +81,7 @@ def reference(model, name: str, x: torch.Tensor):
         out = model(x, mode='tensor')
     if name == 'segmentor':
         return [out[..., :x.shape[2], :x.shape[3]].numpy()]
-    if name == 'detector':
+    if TASKS[name] == 'detection':
         return [level[0].numpy() for level in out]  # heatmap, wh, offset
     return [out.numpy()]
 
@@ -77,10 +102,10 @@ def check_file(run, model, name, batch, size, what):
     out = run(x)
     n, h, w = batch, *size
     expected = {
-        'classifier': (n, CLASSES[name]),
-        'segmentor': (n, CLASSES[name], h, w),
-        'detector': (n, CLASSES[name], -(-h // 4), -(-w // 4))
-    }[name]
+        'classification': (n, CLASSES[name]),
+        'segmentation': (n, CLASSES[name], h, w),
+        'detection': (n, CLASSES[name], -(-h // 4), -(-w // 4))
+    }[TASKS[name]]
     assert out[0].shape == expected
     max_abs, rel, agreement = parity(reference(model, name, x), out)
     print(f'{what} {name} ({batch}, 3, {h}, {w}): max abs diff {max_abs:.2e}, relative diff '
@@ -107,7 +132,7 @@ def test_onnx_dynamic_export_runs_at_other_batches_and_sizes(name, trained, tmp_
     """Exported at a multiple of 32, run at an odd size: the decoders' crops are traced."""
     config, checkpoint, model = trained(name)
     even, odd = MODELS[name][1:]
-    out = tmp_path / f'{name}.onnx'
+    out = tmp_path / f'{name.replace(" ", "_")}.onnx'
     assert onnx_tool.main(
         [config, checkpoint, '--out',
          str(out), '--shape', *map(str, even), '--dynamic']) == 0
@@ -120,11 +145,7 @@ def test_onnx_dynamic_export_runs_at_other_batches_and_sizes(name, trained, tmp_
     check_file(run, model, name, 2, odd, 'ONNX dynamic')
     meta = session.get_modelmeta().custom_metadata_map
     pre = model.cfg.model.data_preprocessor
-    assert meta['task'] == {
-        'classifier': 'classification',
-        'segmentor': 'segmentation',
-        'detector': 'detection'
-    }[name]
+    assert meta['task'] == TASKS[name]
     assert np.allclose(json.loads(meta['mean']), pre.mean)
     assert np.allclose(json.loads(meta['std']), pre.std)
     assert [o.name for o in session.get_outputs()] == json.loads(meta['outputs'])
@@ -148,16 +169,16 @@ def test_torchscript_export(name, trained, tmp_path, capsys):
     """Traced at an odd size, loaded without mmdla, right at a multiple of 32 too."""
     config, checkpoint, model = trained(name)
     even, odd = MODELS[name][1:]
-    out = tmp_path / f'{name}.pt'
+    out = tmp_path / f'{name.replace(" ", "_")}.pt'
     assert ts_tool.main([config, checkpoint, '--out', str(out), '--shape', *map(str, odd)]) == 0
     tool_output(capsys)
     extra = {'mmdla_meta.json': ''}
     module = torch.jit.load(str(out), _extra_files=extra)
     assert json.loads(extra['mmdla_meta.json'])['outputs'] == json.dumps({
-        'classifier': ['logits'],
-        'segmentor': ['seg_logits'],
-        'detector': ['heatmap', 'wh', 'offset']
-    }[name])
+        'classification': ['logits'],
+        'segmentation': ['seg_logits'],
+        'detection': ['heatmap', 'wh', 'offset']
+    }[TASKS[name]])
 
     def run(x):
         with torch.no_grad():
@@ -203,14 +224,6 @@ def test_bad_input(trained, tmp_path, capsys, monkeypatch):
     assert "config file 'configs/nope.py' does not exist" in err
     err = run_and_expect_error(onnx_tool, [config, cls_checkpoint, '--out', out], capsys)
     assert 'does not fit the config' in err
-    err = run_and_expect_error(onnx_tool,
-                               [str(ROOT / 'configs/centernet_dla34_coco.py'), '--out', out],
-                               capsys)
-    assert 'ModulatedDeformConv2d' in err and 'model.neck.use_dcn=False' in err
-    err = run_and_expect_error(ts_tool,
-                               [str(ROOT / 'configs/centernet_dla34_coco.py'), '--out', out],
-                               capsys)
-    assert 'TorchScript cannot run' in err
     for shape in (['0', '64'], ['-5', '64'], ['31'], ['64', '64', '64']):
         err = run_and_expect_error(onnx_tool, [config, '--out', out, '--shape', *shape], capsys)
         assert err.startswith('error: --shape must be H W') and ' '.join(shape) in err

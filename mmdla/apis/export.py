@@ -44,6 +44,7 @@ import torch.nn as nn
 
 from mmdla.errors import ConfigInputError, MissingPackageError, ShapeError
 from mmdla.libraries import library_of
+from mmdla.models.layers import is_mmcv_deform_conv, portable_deform_convs
 from mmdla.version import __version__
 
 #: output names of each task, in the order :class:`TensorOutputs` returns them
@@ -96,16 +97,14 @@ def task_of(model: nn.Module) -> str:
 
 
 def check_exportable(model: nn.Module) -> None:
-    """No mmcv custom op (deformable conv ...): neither ONNX Runtime nor TorchScript can
-    run one."""
+    """No mmcv custom op that the exporters cannot replace: neither ONNX Runtime nor
+    TorchScript can run one. (mmcv's DCNv2 is replaced by plain ops:
+    :func:`~mmdla.models.layers.portable_deform_convs`.)"""
     for name, module in model.named_modules():
-        if type(module).__module__.startswith('mmcv.ops'):
-            fix = ('export a CenterNet config with model.neck.use_dcn=False (plain 3x3 convs, '
-                   'as configs/centernet_dla34_toy.py) and weights trained for it'
-                   if name.startswith('neck.') else 'export a config without it')
+        if type(module).__module__.startswith('mmcv.ops') and not is_mmcv_deform_conv(module):
             raise ConfigInputError(
                 f"the model uses mmcv's {type(module).__name__} ({name}), a custom op "
-                f'that ONNX Runtime and TorchScript cannot run: {fix}')
+                'that ONNX Runtime and TorchScript cannot run: export a config without it')
 
 
 def require_libraries(fmt: str, exporter: str = 'torchscript') -> None:
@@ -314,6 +313,8 @@ class ExportResult:
     task: str
     dynamic: bool
     export_s: float
+    #: mmcv DCNv2 layers exported as plain ops (the checks compare with mmcv's kernels)
+    portable_deform_convs: int = 0
     load_s: float = 0.0
     checks: List[Check] = field(default_factory=list)
 
@@ -409,7 +410,9 @@ def export_and_check(model: nn.Module,
         raise ConfigInputError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
     check_exportable(model)
     task = task_of(model)
-    wrapper = TensorOutputs(model, task).eval()
+    reference = TensorOutputs(model, task).eval()  # (mmcv's DCN kernels, if any)
+    portable, replaced = portable_deform_convs(model)
+    wrapper = TensorOutputs(portable, task).eval()
     dynamic = dynamic or fmt == 'torchscript'
     props = metadata(model, task, config, dynamic)
     example = random_input(max(batch, 2) if dynamic else batch, shape, seed=1)
@@ -419,16 +422,16 @@ def export_and_check(model: nn.Module,
                     props)
     else:
         export_torchscript(wrapper, example, path, props)
-    result = ExportResult(path, fmt, task, dynamic, time.perf_counter() - start)
+    result = ExportResult(path, fmt, task, dynamic, time.perf_counter() - start, replaced)
     if not check:
         return result
     start = time.perf_counter()
     runner = OnnxRunner(path) if fmt == 'onnx' else TorchScriptRunner(path)
     result.load_s = time.perf_counter() - start
-    result.checks.append(check_runtime(wrapper, runner, batch, shape))
+    result.checks.append(check_runtime(reference, runner, batch, shape))
     if dynamic:
         result.checks.append(
-            check_runtime(wrapper, runner, batch + 1, other_shape or second_shape(shape), seed=2))
+            check_runtime(reference, runner, batch + 1, other_shape or second_shape(shape), seed=2))
     return result
 
 

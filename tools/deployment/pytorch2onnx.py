@@ -10,8 +10,9 @@ infers). The file takes the normalised image (N, 3, H, W) (mean / std and RGB or
 config's data preprocessor, stored in the file's metadata) and returns: classifiers
 ``logits`` (N, classes); segmentors ``seg_logits`` (N, classes, H, W); CenterNet detectors
 ``heatmap`` (after the sigmoid), ``wh``, ``offset`` at stride 4 (box decoding is not in the
-graph). Detectors need the plain-conv neck (``model.neck.use_dcn=False``): mmcv's
-deformable conv is not exportable.
+graph). mmcv's deformable convs (CenterNet's DCNv2 neck) are exported as plain ops
+(``grid_sample`` + a matrix product, mmdla's ``PortableModulatedDeformConv2dPack``) and
+checked against mmcv's kernels.
 
 After the export the file runs in onnxruntime (CPU) on a random input next to PyTorch; the
 tool prints per output the max abs difference, the relative difference max|a-b| / max|b|
@@ -22,7 +23,7 @@ run times and the file size, and exits 1 unless relative difference <= 1e-4 and 
 ``--dynamic``: batch, height and width are free (any N, H, W >= 32, odd sizes included);
 the file is also checked at batch + 1 and a second size (``--check-shape``, default
 H + 5, W + 3). Without it the file takes only the traced input shape.
-Bad input (unknown config, checkpoint of another model, deformable convs, sizes < 32,
+Bad input (unknown config, checkpoint of another model, other custom ops, sizes < 32,
 onnx / onnxruntime missing: ``pip install 'mmdla[deploy]'``) -> one-line error, exit 2.
 """
 import sys

@@ -14,7 +14,8 @@ traced, not fixed); the tool checks it at the traced input and at batch + 1 and 
 size (``--check-shape``, default H + 5, W + 3), printing per output the max abs and
 relative difference (max|a-b| / max|b|) to PyTorch, the argmax agreement, the times and
 the file size; exit 1 unless relative difference <= 1e-4 and agreement >= 99.9 %.
-Detectors need ``model.neck.use_dcn=False`` (mmcv's deformable conv cannot be traced).
+mmcv's deformable convs (CenterNet's DCNv2 neck) are traced as plain ops (``grid_sample`` +
+a matrix product) and checked against mmcv's kernels.
 Bad input -> one-line error, exit 2.
 """
 import sys

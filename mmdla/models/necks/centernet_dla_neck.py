@@ -18,14 +18,20 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mmdla.errors import ConfigInputError
-from mmdla.models.layers import bilinear_upsampling, crop_to, dla_up_steps, fill_bilinear_
+from mmdla.models.layers import (PortableModulatedDeformConv2dPack, bilinear_upsampling, crop_to,
+                                 dla_up_steps, fill_bilinear_)
 from mmdla.registry import MODELS
+
+#: the deformable conv's code: mmcv's kernels or plain PyTorch ops (exportable)
+DCN_IMPLS = ('mmcv', 'pytorch')
 
 
 class DeformConv(nn.Module):
     """CenterNet's ``DeformConv``: ``conv`` (3x3 modulated deformable conv, DCNv2, with bias)
-    then ``actf`` (BN, ReLU). ``use_dcn=False``: a plain 3x3 conv with bias instead (no
-    custom op: exportable; its ``conv`` has no ``conv_offset``).
+    then ``actf`` (BN, ReLU). ``use_dcn=False``: a plain 3x3 conv with bias instead (its
+    ``conv`` has no ``conv_offset``). ``dcn_impl``: 'mmcv' (mmcv's kernels) or 'pytorch'
+    (:class:`~mmdla.models.layers.PortableModulatedDeformConv2dPack`, plain ops: exportable,
+    slower), same tensors.
 
     # NOTE: CenterNet names the offset/mask conv ``conv_offset_mask``; mmcv's
     # ModulatedDeformConv2dPack (same computation) names it ``conv_offset``.
@@ -35,10 +41,14 @@ class DeformConv(nn.Module):
                  in_channels: int,
                  out_channels: int,
                  use_dcn: bool = True,
-                 norm_cfg: dict = dict(type='BN')):
+                 norm_cfg: dict = dict(type='BN'),
+                 dcn_impl: str = 'mmcv'):
         super().__init__()
         if use_dcn:
-            from mmcv.ops import ModulatedDeformConv2dPack
+            if dcn_impl == 'mmcv':
+                from mmcv.ops import ModulatedDeformConv2dPack
+            else:
+                ModulatedDeformConv2dPack = PortableModulatedDeformConv2dPack
             self.conv = ModulatedDeformConv2dPack(
                 in_channels, out_channels, 3, stride=1, padding=1, deform_groups=1, bias=True)
         else:
@@ -63,13 +73,15 @@ class AdditiveIDAUp(nn.Module):
                  in_channels: Sequence[int],
                  up_factors: Sequence[int],
                  use_dcn: bool = True,
-                 norm_cfg: dict = dict(type='BN')):
+                 norm_cfg: dict = dict(type='BN'),
+                 dcn_impl: str = 'mmcv'):
         super().__init__()
         self.num_inputs = len(in_channels)
+        conv_cfg = dict(use_dcn=use_dcn, norm_cfg=norm_cfg, dcn_impl=dcn_impl)
         for i in range(1, self.num_inputs):
-            setattr(self, f'proj_{i}', DeformConv(in_channels[i], out_channels, use_dcn, norm_cfg))
+            setattr(self, f'proj_{i}', DeformConv(in_channels[i], out_channels, **conv_cfg))
             setattr(self, f'up_{i}', bilinear_upsampling(out_channels, int(up_factors[i])))
-            setattr(self, f'node_{i}', DeformConv(out_channels, out_channels, use_dcn, norm_cfg))
+            setattr(self, f'node_{i}', DeformConv(out_channels, out_channels, **conv_cfg))
 
     def forward(self, layers: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         ys = [layers[0]]
@@ -88,7 +100,10 @@ class CenterNetDLANeck(BaseModule):
         in_channels (Sequence[int]): channels of the backbone levels from stride 4 to 32,
             ``(64, 128, 256, 512)`` for DLA-34 (``out_indices=(2, 3, 4, 5)``).
         use_dcn (bool): deformable convs (mmcv's DCNv2, CPU and GPU kernels) as CenterNet;
-            False: plain 3x3 convs (no custom op, e.g. for ONNX export).
+            False: plain 3x3 convs (no deformable sampling).
+        dcn_impl (str): the deformable conv's code: 'mmcv' (its CPU / GPU kernels, default)
+            or 'pytorch' (plain PyTorch ops; what the ONNX / OpenVINO exporters put in,
+            same tensors and outputs).
         norm_cfg (dict): norm layers of the projections and nodes (BN as CenterNet).
         init_cfg: default: Kaiming for plain convs (the deformable convs keep mmcv's
             initialisation, offsets zero) and bilinear up-sampling, as CenterNet.
@@ -111,7 +126,11 @@ class CenterNetDLANeck(BaseModule):
                  in_channels: Sequence[int] = (64, 128, 256, 512),
                  use_dcn: bool = True,
                  norm_cfg: dict = dict(type='BN'),
+                 dcn_impl: str = 'mmcv',
                  init_cfg: Optional[dict] = None):
+        if dcn_impl not in DCN_IMPLS:
+            raise ConfigInputError(f'CenterNetDLANeck dcn_impl must be one of {DCN_IMPLS}, got '
+                                   f'{dcn_impl!r}')
         if init_cfg is None:
             init_cfg = dict(
                 type='Kaiming',
@@ -124,7 +143,7 @@ class CenterNetDLANeck(BaseModule):
             raise ConfigInputError(f'CenterNetDLANeck needs at least two levels, got '
                                    f'in_channels={list(in_channels)}')
         self.in_channels = tuple(in_channels)
-        layer_cfg = dict(use_dcn=use_dcn, norm_cfg=norm_cfg)
+        layer_cfg = dict(use_dcn=use_dcn, norm_cfg=norm_cfg, dcn_impl=dcn_impl)
         self.dla_up = nn.Module()
         for i, (out_channels, step_in, factors) in enumerate(dla_up_steps(in_channels)):
             self.dla_up.add_module(f'ida_{i}',
