@@ -125,7 +125,8 @@ if __name__ == '__main__':
             # The DLA backbone needs only mmengine + mmcv; each downstream library is an
             # extra: mmdla[seg] (DLA-Up, CamVid, segmentation tools), mmdla[cls]
             # (classification), mmdla[det] (CenterNet DLA-34 in MMDetection),
-            # mmdla[deploy] (ONNX export + onnxruntime check).
+            # mmdla[deploy] (ONNX export + onnxruntime check), mmdla[openvino] (OpenVINO
+            # fp32 / bf16 and NNCF int8).
             extras_require={
                 'seg':
                 read_requirements('requirements/seg.txt'),
@@ -139,6 +140,8 @@ if __name__ == '__main__':
                 read_requirements('requirements/det.txt'),
                 'deploy':
                 read_requirements('requirements/deploy.txt'),
+                'openvino':
+                read_requirements('requirements/openvino.txt'),
                 'tests':
                 read_requirements('requirements/tests.txt'),
             },

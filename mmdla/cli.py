@@ -18,10 +18,12 @@ import sys
 from functools import wraps
 from typing import List
 
+import numpy as np
 from mmengine.config import DictAction
 
 from mmdla.apis.export import (EXPORTERS, MIN_AGREEMENT, MIN_SIZE, RTOL, ExportResult, check_shape,
                                export_model)
+from mmdla.apis.openvino import PRECISIONS, convert_config_model
 from mmdla.errors import ConfigInputError, ShapeError, input_error_message
 from mmdla.libraries import LIBRARIES
 from mmdla.utils.allocator import tune_cpu_allocator
@@ -101,7 +103,8 @@ def check_image_output(path: str, example: str = 'out.png') -> None:
 
 
 def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
-    """The command line of ``tools/deployment/pytorch2<fmt>.py``."""
+    """The command line of ``tools/deployment/pytorch2<fmt>.py`` (onnx, torchscript,
+    openvino)."""
     onnx = fmt == 'onnx'
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,7 +116,13 @@ def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
         "without it the config's initial, random weights are exported, "
         'which tests the export but predicts nothing)')
     parser.add_argument(
-        '--out', required=True, help='output file (.onnx)' if onnx else 'output file (.pt)')
+        '--out',
+        required=True,
+        help={
+            'onnx': 'output file (.onnx)',
+            'torchscript': 'output file (.pt)',
+            'openvino': 'output directory (model.xml + model.bin written there) or .xml file'
+        }[fmt])
     parser.add_argument(
         '--shape',
         type=int,
@@ -124,6 +133,19 @@ def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
                                                for lib in LIBRARIES.values()
                                                for h, w in [lib.shapes['export']]))
     parser.add_argument('--batch', type=int, default=1, help='batch size (default 1)')
+    if fmt == 'openvino':
+        parser.add_argument(
+            '--precision',
+            choices=PRECISIONS,
+            default='fp32',
+            help='fp32 (default); bf16 (the IR run in bf16); int8 (NNCF post-training '
+            'quantisation calibrated on the validation set)')
+        parser.add_argument(
+            '--calib-images',
+            type=int,
+            default=300,
+            help='int8: calibration images from the config\'s val_dataloader (default 300, '
+            'or all it has if fewer)')
     if onnx:
         parser.add_argument(
             '--dynamic',
@@ -159,8 +181,11 @@ def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
 
 def export_report(result: ExportResult) -> List[str]:
     """The report the tools print, one line per check and output."""
-    what = 'ONNX' if result.fmt == 'onnx' else 'TorchScript'
-    runtime = 'onnxruntime' if result.fmt == 'onnx' else 'torch.jit'
+    what, runtime, loaded = {
+        'onnx': ('ONNX', 'onnxruntime', 'session'),
+        'torchscript': ('TorchScript', 'torch.jit', 'module'),
+        'openvino': (f'OpenVINO {result.precision}', 'openvino', 'model')
+    }[result.fmt]
     lines = [
         f'{what} {result.task} model: {result.path} ({result.size_mb:.1f} MiB), '
         f'exported in {result.export_s:.2f} s' +
@@ -171,17 +196,19 @@ def export_report(result: ExportResult) -> List[str]:
                      "(grid_sample + matmul); checked against mmcv's kernels")
     if not result.checks:
         return lines + ['not checked']
-    loaded = 'session' if result.fmt == 'onnx' else 'module'
+    criterion = (f'pass: <= {RTOL:g} and argmax agreement >= {MIN_AGREEMENT:g} %'
+                 if result.precision == 'fp32' else
+                 f'{result.precision}: reported (pass: right shapes, finite)')
     lines.append(f'{runtime} {loaded} loaded in {result.load_s:.2f} s; relative difference = '
-                 f'max|a - b| / max|b|, pass: <= {RTOL:g} and argmax agreement >= '
-                 f'{MIN_AGREEMENT:g} %')
+                 f'max|a - b| / max|b|, {criterion}')
     for check in result.checks:
         lines.append(f'input ({check.batch}, 3, {check.shape[0]}, {check.shape[1]}): '
                      f'PyTorch {check.torch_ms:.1f} ms, {runtime} {check.runtime_ms:.1f} ms')
         for o in check.outputs:
             agreement = '' if o.agreement is None else f', argmax agreement {o.agreement:.3f} %'
+            ok = o.ok if result.precision == 'fp32' else bool(np.isfinite(o.rel))
             lines.append(f'  {o.name} {tuple(o.shape)}: max abs diff {o.max_abs:.3g}, relative '
-                         f'diff {o.rel:.3g}{agreement}  {"ok" if o.ok else "FAILED"}')
+                         f'diff {o.rel:.3g}{agreement}  {"ok" if ok else "FAILED"}')
     lines.append('parity check passed' if result.ok else 'parity check FAILED')
     return lines
 
@@ -199,6 +226,22 @@ def export_main(fmt: str, description: str, argv=None) -> int:
     if args.batch < 1:
         raise ShapeError(f'--batch must be >= 1, got {args.batch}')
     tune_cpu_allocator()
+    if fmt == 'openvino':
+        result = convert_config_model(
+            args.config,
+            args.checkpoint,
+            args.out,
+            shape,
+            precision=args.precision,
+            calib_images=args.calib_images,
+            batch=args.batch,
+            other_shape=other_shape,
+            optimize=not args.no_optimize,
+            cfg_options=args.cfg_options)
+        if args.checkpoint is None:
+            print("no checkpoint given: converted the config's initial (random) weights")
+        print('\n'.join(export_report(result)))
+        return 0 if result.ok else 1
     result = export_model(
         args.config,
         args.checkpoint,

@@ -150,8 +150,8 @@ def test_wheel_and_sdist_hold_mim_files(built):
 
 @pytest.mark.slow
 def test_mim_on_the_wheel(built):
-    """mim search / train / test resolve mmdla/.mim of an installed wheel (unpacked on
-    PYTHONPATH); train and test hand their arguments to the packaged tools (``-- -h`` here)."""
+    """mim search / train resolve mmdla/.mim of an installed wheel (unpacked on PYTHONPATH);
+    train hands its arguments to the packaged tool (``-- -h`` here)."""
     site = built['tmp'] / 'site'
     with zipfile.ZipFile(built['wheel']) as z:
         z.extractall(site)
@@ -166,12 +166,7 @@ def test_mim_on_the_wheel(built):
     assert (f"{mim_dir / 'tools/train.py'} {mim_dir / 'configs/dla34_toy.py'} "
             '--launcher none -h') in out
     assert 'Train a DLA model' in out  # our tools/train.py's help
-    out = run([MIM, 'test', 'mmdla', 'dla34_toy.py', '--checkpoint', 'x.pth', '--', '-h'],
-              cwd=built['tmp'],
-              pythonpath=site)
-    assert (f"{mim_dir / 'tools/test.py'} {mim_dir / 'configs/dla34_toy.py'} x.pth "
-            '--launcher none -h') in out
-    assert 'Test (and evaluate) a DLA model' in out
+    # (mim test finds tools/test.py the same way: run for real in the editable test below)
 
 
 @pytest.mark.slow

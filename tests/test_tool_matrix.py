@@ -165,6 +165,25 @@ def test_export(task, fmt, toy, tmp_path, capsys):
 
 
 @pytest.mark.parametrize('task', TASKS)
+def test_deployed_onnx_gives_the_metrics_of_tools_test(task, toy, tmp_path, capsys):
+    """test_deployed.py on the dynamic ONNX export of the toy checkpoint: the config's test
+    set and metrics, the numbers tools/test.py gives for the checkpoint."""
+    config, checkpoint, options = config_path(task), toy[task]['checkpoint'], toy[task]['options']
+    model = tmp_path / 'm.onnx'
+    assert run_tool('tools/deployment/pytorch2onnx.py',
+                    [config, checkpoint, '--out', model, '--shape', '64', '96', '--dynamic']) == 0
+    deployed = run_tool('tools/deployment/test_deployed.py',
+                        [config, model, '--work-dir', tmp_path / 'd', '--cfg-options', *options])
+    expected = run_tool(
+        'tools/test.py',
+        [config, checkpoint, '--work-dir', tmp_path / 't', '--cfg-options', *options])
+    capsys.readouterr()
+    assert deployed.keys() == expected.keys() and deployed
+    for key, value in expected.items():
+        assert deployed[key] == pytest.approx(value, abs=0.01), key
+
+
+@pytest.mark.parametrize('task', TASKS)
 def test_demo(task, toy, tmp_path, capsys):
     out_file = tmp_path / 'out.png'
     result = run_tool(

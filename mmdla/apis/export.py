@@ -317,14 +317,22 @@ class ExportResult:
     portable_deform_convs: int = 0
     load_s: float = 0.0
     checks: List[Check] = field(default_factory=list)
+    #: 'fp32', or (OpenVINO) 'bf16' / 'int8': differences reported, not held to RTOL
+    precision: str = 'fp32'
 
     @property
     def size_mb(self) -> float:
-        return osp.getsize(self.path) / 2**20
+        weights = osp.splitext(self.path)[0] + '.bin'  # (an OpenVINO IR's tensors)
+        extra = osp.getsize(weights) if self.fmt == 'openvino' and osp.isfile(weights) else 0
+        return (osp.getsize(self.path) + extra) / 2**20
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        if not self.checks:
+            return False
+        if self.precision == 'fp32':
+            return all(c.ok for c in self.checks)
+        return all(np.isfinite(o.rel) for c in self.checks for o in c.outputs)
 
 
 def compare_outputs(reference: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
@@ -450,7 +458,8 @@ def export_model(config,
     """Build ``config``'s model with :func:`~mmdla.apis.init_model` (``checkpoint`` loaded
     strictly; None keeps the initial weights), export it to ``path`` and check the file
     (:func:`export_and_check`). ``shape`` (H, W) defaults to the task's export size in
-    :data:`mmdla.libraries.LIBRARIES`; a TorchScript file is always dynamic.
+    :data:`mmdla.libraries.LIBRARIES`; a TorchScript file is always dynamic. (OpenVINO:
+    :func:`mmdla.apis.openvino.convert_config_model`.)
 
     Bad input (sizes, missing libraries, a custom op, a checkpoint of another model,
     ``path`` a directory) raises an :class:`~mmdla.errors.InputError` before anything is
