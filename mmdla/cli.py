@@ -238,24 +238,38 @@ def export_main(fmt: str, description: str, argv=None) -> int:
             other_shape=other_shape,
             optimize=not args.no_optimize,
             cfg_options=args.cfg_options)
-        if args.checkpoint is None:
-            print("no checkpoint given: converted the config's initial (random) weights")
-        print('\n'.join(export_report(result)))
-        return 0 if result.ok else 1
-    result = export_model(
-        args.config,
-        args.checkpoint,
-        fmt,
-        args.out,
-        shape,
-        batch=args.batch,
-        dynamic=dynamic,
-        other_shape=other_shape,
-        opset=getattr(args, 'opset', None),
-        exporter=getattr(args, 'exporter', 'torchscript'),
-        optimize=not args.no_optimize,
-        cfg_options=args.cfg_options)
+    else:
+        result = export_model(
+            args.config,
+            args.checkpoint,
+            fmt,
+            args.out,
+            shape,
+            batch=args.batch,
+            dynamic=dynamic,
+            other_shape=other_shape,
+            opset=getattr(args, 'opset', None),
+            exporter=getattr(args, 'exporter', 'torchscript'),
+            optimize=not args.no_optimize,
+            cfg_options=args.cfg_options)
     if args.checkpoint is None:
         print("no checkpoint given: exported the config's initial (random) weights")
     print('\n'.join(export_report(result)))
     return 0 if result.ok else 1
+
+
+def test_and_save_metrics(runner, tool: str) -> dict:
+    """``runner.test()``; its metrics as JSON-able numbers, written to
+    WORK_DIR/metrics.json and printed (``<tool>: k=v, ...``) by rank 0."""
+    import json
+    metrics = {
+        k: round(float(v), 4) if hasattr(v, '__float__') else v
+        for k, v in runner.test().items()
+    }  # numpy scalars -> JSON-able
+    if runner.rank == 0:
+        path = osp.join(runner.work_dir, 'metrics.json')
+        with open(path, 'w') as f:
+            json.dump(metrics, f, indent=1)
+        print(f'{tool}: ' + ', '.join(f'{k}={v}'
+                                      for k, v in metrics.items()) + f' (also in {path})')
+    return metrics

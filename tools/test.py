@@ -18,7 +18,6 @@ log-softmax resized to the image and summed; no flip unless ``--tta-flip``).
 detection - a pickle file of the predictions. ``--show-dir``: where to draw predictions.
 """
 import argparse
-import json
 import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration before anything else)
@@ -26,7 +25,7 @@ import mmdla  # noqa: F401  (compat fixes + registration before anything else)
 # isort: split
 
 from mmdla.apis import init_model
-from mmdla.cli import add_runner_args, exit_on_input_error, parse_runner_args
+from mmdla.cli import add_runner_args, exit_on_input_error, parse_runner_args, test_and_save_metrics
 from mmdla.engine import (build_tta_model, load_config, prepare_runner_config, require_gpu_for_amp,
                           runner_with_model)
 from mmdla.errors import ConfigInputError
@@ -150,16 +149,7 @@ def main(argv=None):
     if args.out:
         save_predictions(cfg, args.out)
     runner = runner_with_model(cfg, model)
-    metrics = {
-        k: round(float(v), 4) if hasattr(v, '__float__') else v
-        for k, v in runner.test().items()
-    }  # numpy scalars -> JSON-able
-    if runner.rank == 0:
-        with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
-            json.dump(metrics, f, indent=1)
-        print('test: ' + ', '.join(f'{k}={v}' for k, v in metrics.items()) +
-              f" (also in {osp.join(cfg.work_dir, 'metrics.json')})")
-    return metrics
+    return test_and_save_metrics(runner, 'test')
 
 
 if __name__ == '__main__':

@@ -13,8 +13,6 @@ metrics are printed and written to WORK_DIR/metrics.json. Whole-image inference,
 test-time augmentation.
 """
 import argparse
-import json
-import os.path as osp
 
 import mmdla  # noqa: F401  (compat fixes + registration)
 
@@ -22,7 +20,7 @@ import mmdla  # noqa: F401  (compat fixes + registration)
 
 from mmdla.apis import init_model
 from mmdla.apis.deployed import DeployedModel, load_runner
-from mmdla.cli import add_cfg_options, exit_on_input_error
+from mmdla.cli import add_cfg_options, exit_on_input_error, test_and_save_metrics
 from mmdla.engine import load_config, prepare_runner_config, runner_with_model
 from mmdla.libraries import library_of
 
@@ -50,15 +48,7 @@ def main(argv=None) -> dict:
     prepare_runner_config(cfg, 'test')
     model = DeployedModel(init_model(cfg), runner_fn, library_of(cfg).task)
     runner = runner_with_model(cfg, model)
-    metrics = {
-        k: round(float(v), 4) if hasattr(v, '__float__') else v
-        for k, v in runner.test().items()
-    }
-    with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
-        json.dump(metrics, f, indent=1)
-    print('test_deployed: ' + ', '.join(f'{k}={v}' for k, v in metrics.items()) +
-          f" (also in {osp.join(cfg.work_dir, 'metrics.json')})")
-    return metrics
+    return test_and_save_metrics(runner, 'test_deployed')
 
 
 if __name__ == '__main__':
