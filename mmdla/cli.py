@@ -21,10 +21,10 @@ from typing import List
 import numpy as np
 from mmengine.config import DictAction
 
-from mmdla.apis.export import (EXPORTERS, MIN_AGREEMENT, MIN_SIZE, RTOL, ExportResult, check_shape,
-                               export_model)
+from mmdla.apis.export import (EXPORTERS, MIN_AGREEMENT, MIN_SIZE, RTOL, ExportResult, check_batch,
+                               check_shape, export_model)
 from mmdla.apis.openvino import PRECISIONS, convert_config_model
-from mmdla.errors import ConfigInputError, ShapeError, input_error_message
+from mmdla.errors import ConfigInputError, input_error_message
 from mmdla.libraries import LIBRARIES
 from mmdla.utils.allocator import tune_cpu_allocator
 
@@ -223,8 +223,7 @@ def export_main(fmt: str, description: str, argv=None) -> int:
                    if args.check_shape is None else check_shape(args.check_shape, '--check-shape'))
     if other_shape is not None and not dynamic:
         raise ConfigInputError('--check-shape checks a dynamic file: add --dynamic')
-    if args.batch < 1:
-        raise ShapeError(f'--batch must be >= 1, got {args.batch}')
+    check_batch(args.batch, '--batch')
     tune_cpu_allocator()
     if fmt == 'openvino':
         result = convert_config_model(

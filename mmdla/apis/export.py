@@ -36,7 +36,7 @@ import os.path as osp
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -390,6 +390,66 @@ def second_shape(shape: Tuple[int, int]) -> Tuple[int, int]:
     return shape[0] + 5, shape[1] + 3
 
 
+def check_batch(batch: int, option: str = 'batch') -> int:
+    """``batch`` if >= 1, else a :class:`ShapeError` naming ``option``."""
+    if not isinstance(batch, int) or batch < 1:
+        raise ShapeError(f'{option} must be >= 1, got {batch}')
+    return batch
+
+
+@dataclass
+class Exportable:
+    """A model ready to export: the module that is traced and the one it is checked
+    against (they differ only where mmcv's DCNv2 is replaced by plain ops)."""
+    task: str
+    reference: TensorOutputs  #: the model as it is (mmcv's DCN kernels, if any)
+    wrapper: TensorOutputs  #: what is traced: a copy with portable deformable convs
+    portable_deform_convs: int  #: how many DCNs the copy replaced
+
+
+def prepare_export(model: nn.Module) -> Exportable:
+    """Check ``model`` (from :func:`~mmdla.apis.init_model`) can be exported and wrap it
+    (:class:`TensorOutputs`) for tracing and for the checks."""
+    check_exportable(model)
+    task = task_of(model)
+    portable, replaced = portable_deform_convs(model)
+    return Exportable(task,
+                      TensorOutputs(model, task).eval(),
+                      TensorOutputs(portable, task).eval(), replaced)
+
+
+def check_file(result: ExportResult,
+               reference: TensorOutputs,
+               load: Callable[[str], Callable],
+               batch: int,
+               shape: Tuple[int, int],
+               other_shape: Optional[Tuple[int, int]] = None) -> ExportResult:
+    """Load ``result.path`` with ``load`` (-> ``runner(x)``) and compare it with
+    ``reference`` at (batch, 3, *shape) and, for a dynamic file, at batch + 1 x
+    ``other_shape`` (default :func:`second_shape`); the checks are added to ``result``."""
+    start = time.perf_counter()
+    runner = load(result.path)
+    result.load_s = time.perf_counter() - start
+    result.checks.append(check_runtime(reference, runner, batch, shape))
+    if result.dynamic:
+        result.checks.append(
+            check_runtime(reference, runner, batch + 1, other_shape or second_shape(shape), seed=2))
+    return result
+
+
+def load_config_model(config,
+                      checkpoint: Optional[str],
+                      optimize: bool = True,
+                      cfg_options: Optional[dict] = None):
+    """(cfg, model, config name): ``config`` (a path or a Config) loaded and its model
+    built by :func:`~mmdla.apis.init_model` on the CPU, the exporters' model."""
+    from mmdla.apis.inference import init_model
+    from mmdla.engine import load_config
+    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    model = init_model(cfg, checkpoint, device='cpu', optimize=optimize)
+    return cfg, model, config if isinstance(config, str) else (cfg.filename or '')
+
+
 def export_and_check(model: nn.Module,
                      fmt: str,
                      path: str,
@@ -412,15 +472,11 @@ def export_and_check(model: nn.Module,
     check_shape(shape)
     if other_shape is not None:
         check_shape(other_shape, 'other_shape')
-    if batch < 1:
-        raise ShapeError(f'batch must be >= 1, got {batch}')
+    check_batch(batch)
     if exporter not in EXPORTERS:
         raise ConfigInputError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
-    check_exportable(model)
-    task = task_of(model)
-    reference = TensorOutputs(model, task).eval()  # (mmcv's DCN kernels, if any)
-    portable, replaced = portable_deform_convs(model)
-    wrapper = TensorOutputs(portable, task).eval()
+    exportable = prepare_export(model)
+    task, wrapper = exportable.task, exportable.wrapper
     dynamic = dynamic or fmt == 'torchscript'
     props = metadata(model, task, config, dynamic)
     example = random_input(max(batch, 2) if dynamic else batch, shape, seed=1)
@@ -430,17 +486,12 @@ def export_and_check(model: nn.Module,
                     props)
     else:
         export_torchscript(wrapper, example, path, props)
-    result = ExportResult(path, fmt, task, dynamic, time.perf_counter() - start, replaced)
+    result = ExportResult(path, fmt, task, dynamic,
+                          time.perf_counter() - start, exportable.portable_deform_convs)
     if not check:
         return result
-    start = time.perf_counter()
-    runner = OnnxRunner(path) if fmt == 'onnx' else TorchScriptRunner(path)
-    result.load_s = time.perf_counter() - start
-    result.checks.append(check_runtime(reference, runner, batch, shape))
-    if dynamic:
-        result.checks.append(
-            check_runtime(reference, runner, batch + 1, other_shape or second_shape(shape), seed=2))
-    return result
+    return check_file(result, exportable.reference,
+                      OnnxRunner if fmt == 'onnx' else TorchScriptRunner, batch, shape, other_shape)
 
 
 def export_model(config,
@@ -464,8 +515,6 @@ def export_model(config,
     Bad input (sizes, missing libraries, a custom op, a checkpoint of another model,
     ``path`` a directory) raises an :class:`~mmdla.errors.InputError` before anything is
     written."""
-    from mmdla.apis.inference import init_model
-    from mmdla.engine import load_config
     dynamic = dynamic or fmt == 'torchscript'
     if shape is not None:
         shape = check_shape(shape)
@@ -474,22 +523,17 @@ def export_model(config,
             raise ConfigInputError('a second check size (other_shape) checks a dynamic file: '
                                    'export with dynamic=True')
         other_shape = check_shape(other_shape, 'other_shape')
-    if batch < 1:
-        raise ShapeError(f'batch must be >= 1, got {batch}')
+    check_batch(batch)
     if osp.isdir(path) or path.endswith(os.sep):
         raise ConfigInputError(f"output '{path}' is a directory: give the output file, e.g. " +
                                osp.join(path, 'model.onnx' if fmt == 'onnx' else 'model.pt'))
     require_libraries(fmt, exporter)
-    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
-    if shape is None:
-        shape = library_of(cfg).shapes['export']
-    model = init_model(cfg, checkpoint, device='cpu', optimize=optimize)
-    name = config if isinstance(config, str) else (cfg.filename or '')
+    cfg, model, name = load_config_model(config, checkpoint, optimize, cfg_options)
     return export_and_check(
         model,
         fmt,
         path,
-        shape,
+        shape or library_of(cfg).shapes['export'],
         config=name,
         batch=batch,
         dynamic=dynamic,

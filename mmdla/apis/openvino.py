@@ -18,6 +18,7 @@ int8      NNCF's post-training quantisation (``nncf.quantize``, int8 weights and
 :class:`OpenVinoRunner` runs a saved IR: ``runner(x)`` -> list of arrays, compiled once
 per input shape (a static shape lets the CPU plugin pick its fastest kernels).
 """
+import functools
 import os
 import os.path as osp
 import time
@@ -27,9 +28,8 @@ import numpy as np
 import torch
 
 from mmdla.apis import export as ex
-from mmdla.errors import ConfigInputError, MissingPackageError, ShapeError
+from mmdla.errors import ConfigInputError, MissingPackageError
 from mmdla.libraries import library_of
-from mmdla.models.layers import portable_deform_convs
 
 PRECISIONS = ('fp32', 'bf16', 'int8')
 #: the OpenVINO inference precision of each saved precision (int8: the ops NNCF leaves
@@ -56,6 +56,13 @@ def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ConfigInputError(f'precision must be one of {PRECISIONS}, got {precision!r}')
     return precision
+
+
+def check_calib_images(num: int) -> int:
+    if not isinstance(num, int) or num < 1:
+        raise ConfigInputError(f'the number of calibration images (--calib-images) must be '
+                               f'>= 1, got {num}')
+    return num
 
 
 def model_path(out: str) -> str:
@@ -103,6 +110,14 @@ def save(model, out: str, precision: str, props: Dict[str, str]) -> str:
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def core():
+    """The process' one ``openvino.Core`` (every runner shares it: two Cores in one
+    process made a later fork - a DataLoader worker - crash)."""
+    import openvino as ov
+    return ov.Core()
+
+
 def read_metadata(model) -> Dict[str, str]:
     """mmdla's metadata saved in an IR (``precision``, ``task``, ``mean`` ...)."""
     info = model.get_rt_info()
@@ -119,12 +134,11 @@ class OpenVinoRunner:
 
     def __init__(self, path: str, precision: Optional[str] = None, threads: Optional[int] = None):
         require_openvino()
-        import openvino as ov
         path = model_path(path) if osp.isdir(path) else path
         if not osp.isfile(path):
             raise ConfigInputError(f"OpenVINO model '{path}' does not exist (give the .xml of "
                                    'tools/deployment/pytorch2openvino.py --out, or its directory)')
-        self.core = ov.Core()
+        self.core = core()
         self.model = self.core.read_model(path)
         self.metadata = read_metadata(self.model)
         self.precision = check_precision(precision or self.metadata.get('precision', 'fp32'))
@@ -154,8 +168,7 @@ def calibration_inputs(cfg, model: torch.nn.Module, num: int) -> List[np.ndarray
     model's data preprocessor (normalised, padded as in evaluation), with a progress bar."""
     from mmengine.runner import Runner
     from mmengine.utils import ProgressBar
-    if num < 1:
-        raise ConfigInputError(f'--calib-images must be >= 1, got {num}')
+    check_calib_images(num)
     loader_cfg = cfg.get('val_dataloader') or cfg.get('test_dataloader')
     if not loader_cfg:
         raise ConfigInputError('int8 calibration reads the config\'s val_dataloader: the config '
@@ -194,31 +207,26 @@ def export_openvino(model: torch.nn.Module,
     check_precision(precision)
     require_openvino(int8=precision == 'int8')
     shape = ex.check_shape(shape)
-    if batch < 1:
-        raise ConfigInputError(f'batch must be >= 1, got {batch}')
-    ex.check_exportable(model)
-    task = ex.task_of(model)
-    reference = ex.TensorOutputs(model, task).eval()
-    portable, replaced = portable_deform_convs(model)
-    wrapper = ex.TensorOutputs(portable, task).eval()
+    ex.check_batch(batch)
+    exportable = ex.prepare_export(model)
+    task = exportable.task
     start = time.perf_counter()
-    ov_model = convert(wrapper, ex.random_input(max(batch, 2), shape, seed=1),
+    ov_model = convert(exportable.wrapper, ex.random_input(max(batch, 2), shape, seed=1),
                        ex.OUTPUT_NAMES[task])
     if precision == 'int8':
         ov_model = quantize(ov_model, calibration or [])
     path = save(ov_model, out, precision, ex.metadata(model, task, config, True))
     result = ex.ExportResult(
-        path, 'openvino', task, True, time.perf_counter() - start, replaced, precision=precision)
+        path,
+        'openvino',
+        task,
+        True,
+        time.perf_counter() - start,
+        exportable.portable_deform_convs,
+        precision=precision)
     if not check:
         return result
-    start = time.perf_counter()
-    runner = OpenVinoRunner(path)
-    result.load_s = time.perf_counter() - start
-    result.checks.append(ex.check_runtime(reference, runner, batch, shape))
-    result.checks.append(
-        ex.check_runtime(
-            reference, runner, batch + 1, other_shape or ex.second_shape(shape), seed=2))
-    return result
+    return ex.check_file(result, exportable.reference, OpenVinoRunner, batch, shape, other_shape)
 
 
 def convert_config_model(config,
@@ -236,21 +244,16 @@ def convert_config_model(config,
     weights), int8 calibrated on up to ``calib_images`` images of the config's validation
     set; ``shape`` defaults to the task's export size. Bad input raises an
     :class:`~mmdla.errors.InputError` before anything is written."""
-    from mmdla.apis.inference import init_model
-    from mmdla.engine import load_config
     check_precision(precision)
     require_openvino(int8=precision == 'int8')
     if shape is not None:
         shape = ex.check_shape(shape)
     if other_shape is not None:
         other_shape = ex.check_shape(other_shape, 'other_shape')
-    if batch < 1:
-        raise ShapeError(f'batch must be >= 1, got {batch}')
-    if precision == 'int8' and calib_images < 1:
-        raise ConfigInputError(f'--calib-images must be >= 1, got {calib_images}')
-    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
-    model = init_model(cfg, checkpoint, device='cpu', optimize=optimize)
+    ex.check_batch(batch)
+    if precision == 'int8':
+        check_calib_images(calib_images)
+    cfg, model, name = ex.load_config_model(config, checkpoint, optimize, cfg_options)
     calibration = calibration_inputs(cfg, model, calib_images) if precision == 'int8' else None
-    name = config if isinstance(config, str) else (cfg.filename or '')
     return export_openvino(model, out, shape or library_of(cfg).shapes['export'], precision,
                            calibration, name, batch, other_shape)

@@ -15,27 +15,42 @@ segmentation, 2 x 512x512 detection). Prints the median time per batch, its spre
 and peak memory (CUDA: max allocated; CPU: peak resident-set growth, sampled).
 ``--compare-timm`` (DLA classification configs) gives timm's DLA the same weights and runs
 both interleaved; on CPU each peak-memory figure is then the median of fresh processes.
-Against the official code: ``benchmark_official.py``. This is a measuring script, not a
-test: nothing is asserted.
+Against the official code: ``benchmark_official.py``.
+
+``--backends torch,torch-bf16,onnxruntime,openvino,openvino-bf16,openvino-int8`` (CPU,
+inference; ``mmdla.apis.backends``) exports the model to each runtime and times them
+interleaved in one process on one random input: median time, its ratio to ``torch`` (the
+fp32 default, always run first), peak memory (each backend alone in a fresh process:
+resident-set growth over loading it and the warm-up runs; ``--memory-repeats 0`` skips
+it) and the agreement of its outputs with ``torch``'s (relative difference, argmax
+agreement of the first output). int8 is calibrated on ``--calib-images`` images of the
+config's val set, or with ``--calib-random`` on random inputs (speed only). Give
+``--checkpoint`` for agreement figures of trained weights.
+
+This is a measuring script, not a test: nothing is asserted.
 """
 import argparse
+import gc
 import os.path as osp
 import statistics
+import tempfile
 
 import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
 import torch
 
-from mmdla.apis import optimize_for_inference
+from mmdla.apis import init_model, optimize_for_inference
+from mmdla.apis.backends import (BACKENDS, REFERENCE, load_backend, parse_backends,
+                                 write_backend_files)
 from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError
 from mmdla.libraries import library_of
 from mmdla.models.converters import classifier_to_official
 from mmdla.utils.allocator import tune_cpu_allocator
-from mmdla.utils.benchmark import (build_initialised, in_fresh_process, inference_step, summarise,
-                                   time_steps, training_step)
+from mmdla.utils.benchmark import (PeakMemory, build_initialised, in_fresh_process, inference_step,
+                                   summarise, time_steps, training_step)
 
 
 def make_step(model, mode: str, optimize: bool = True, compile: bool = False):
@@ -88,6 +103,81 @@ def peak_of_one(config, cfg_options, name, mode, batch, shape, warmup, optimize,
     return time_steps({name: step}, (x, ), warmup, 0, torch.device('cpu'))[name]['peak']
 
 
+def backend_peak(config, cfg_options, checkpoint, name, path, batch, shape, warmup) -> int:
+    """Peak memory (bytes) of loading one backend (building the model, or reading its file)
+    and its warm-up runs (run in a fresh process)."""
+    tune_cpu_allocator()
+    backend = BACKENDS[name]
+    cfg = load_config(config, cfg_options)
+    if backend.runtime != 'torch':
+        __import__(backend.runtime)  # the library's code is not the model's memory
+    x = torch.randn(batch, 3, *shape)
+    with PeakMemory(torch.device('cpu')) as memory:
+        model = init_model(cfg, checkpoint) if backend.runtime == 'torch' else None
+        runner = load_backend(backend, path, model)
+        for _ in range(max(warmup, 1)):
+            runner(x)
+    return memory.peak
+
+
+def benchmark_backends(args, cfg, batch: int, shape) -> dict:
+    """``--backends``: the table of the module docstring; returns {backend: figures}."""
+    from mmdla.apis.export import OUTPUT_NAMES, compare_outputs, task_of
+    from mmdla.apis.openvino import calibration_inputs, check_calib_images
+    if args.compare_timm or args.mode == 'train' or args.compile:
+        raise ConfigInputError('--backends measures inference of exported models: not with '
+                               '--compare-timm, --mode train or --compile')
+    backends = parse_backends(args.backends)
+    model = init_model(cfg, args.checkpoint, optimize=not args.no_optimize)
+    calibration = None
+    if any(b.precision == 'int8' for b in backends):
+        check_calib_images(args.calib_images)
+        calibration = ([torch.randn(1, 3, *shape).numpy() for _ in range(args.calib_images)]
+                       if args.calib_random else calibration_inputs(cfg, model, args.calib_images))
+    print(f'{osp.basename(args.config)}: batch {batch}, input 3x{shape[0]}x{shape[1]}, cpu, '
+          f'{torch.get_num_threads()} threads, warm-up {args.warmup}, repeats {args.repeats}, ' +
+          ('checkpoint ' + args.checkpoint if args.checkpoint else 'initial weights') +
+          (f', int8 calibrated on {len(calibration)} ' +
+           ('random inputs' if args.calib_random else 'val images') if calibration else ''))
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_backend_files(backends, model, tmp, batch, shape, calibration)
+        runners = {b.name: load_backend(b, paths.get(b.name), model) for b in backends}
+        x = torch.randn(batch, 3, *shape)
+        outputs = {name: runner(x) for name, runner in runners.items()}  # (compiles)
+        timed = time_steps(runners, (x, ), args.warmup, args.repeats, torch.device('cpu'))
+        del runners  # (the runtimes' models before their files)
+        gc.collect()
+        peaks = {
+            b.name:
+            statistics.median(
+                in_fresh_process(__file__, 'backend_peak', args.config, args.cfg_options, args.
+                                 checkpoint, b.name, paths.get(b.name), batch, shape, args.warmup)
+                for _ in range(args.memory_repeats))
+            for b in backends
+        } if args.memory_repeats > 0 else {}
+    names = OUTPUT_NAMES[task_of(model)]
+    reference = statistics.median(timed[REFERENCE]['times'])
+    results = {}
+    print(f'{"backend":<14} {"precision":<9} {"median ms":>10} {"IQR ms":>8} {"ratio":>6} '
+          f'{"peak MiB":>9} {"rel diff":>9} {"argmax agree %":>14}')
+    for b in backends:
+        times = timed[b.name]['times']
+        median = statistics.median(times)
+        quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [median] * 3
+        diffs = compare_outputs(outputs[REFERENCE], outputs[b.name], names)
+        results[b.name] = dict(
+            median=median,
+            ratio=median / reference,
+            peak=peaks.get(b.name),
+            rel=max(d.rel for d in diffs),
+            agreement=diffs[0].agreement)
+        peak = f'{peaks[b.name] / 2**20:9.1f}' if b.name in peaks else f'{"-":>9}'
+        print(f'{b.name:<14} {b.precision:<9} {median * 1e3:10.1f} '
+              f'{(quartiles[2] - quartiles[0]) * 1e3:8.1f} {median / reference:6.3f} {peak} '
+              f'{results[b.name]["rel"]:9.2e} {diffs[0].agreement:14.3f}')
+    return results
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Benchmark a config\'s model (speed and peak '
                                      'memory), alone or against timm')
@@ -112,11 +202,25 @@ def parse_args(argv=None):
         '--memory-repeats',
         type=int,
         default=3,
-        help='with --compare-timm on CPU: fresh processes per peak-memory figure')
+        help='with --compare-timm on CPU, or --backends: fresh processes per peak-memory '
+        'figure (--backends: 0 skips it)')
     parser.add_argument(
         '--timm-channels-last',
         action='store_true',
         help='with --compare-timm: run timm in channels_last as well')
+    parser.add_argument(
+        '--backends',
+        help='comma-separated inference backends to compare (CPU): ' + ', '.join(BACKENDS))
+    parser.add_argument('--checkpoint', help='with --backends: weights to load')
+    parser.add_argument(
+        '--calib-images',
+        type=int,
+        default=8,
+        help='with --backends openvino-int8: calibration images of the val set (default 8)')
+    parser.add_argument(
+        '--calib-random',
+        action='store_true',
+        help='with --backends openvino-int8: calibrate on random inputs instead (speed only)')
     add_cfg_options(parser, 'model.backbone.with_cp=True')
     return parser.parse_args(argv)
 
@@ -129,9 +233,11 @@ def main(argv=None):
     shape = tuple(args.shape or library.shapes['benchmark'])
     batch = args.batch or library.benchmark_batch
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if device.type == 'cpu':
+    if device.type == 'cpu' or args.backends:
         tune_cpu_allocator()  # as the tools do
     torch.manual_seed(0)
+    if args.backends:
+        return benchmark_backends(args, cfg, batch, shape)
     x = torch.randn(batch, 3, *shape, device=device)
     modes = ['infer', 'train'] if args.mode == 'both' else [args.mode]
     optimize = not args.no_optimize
