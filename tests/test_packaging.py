@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, data_root_options
+from tests.helpers import ROOT, data_root_options, run_tool_main
 
 MIM = str(Path(sys.executable).parent / 'mim')
 MIM_FILES = ('configs', 'tools', 'demo', 'model-index.yml')
@@ -174,11 +174,7 @@ def test_mim_train_and_test_editable(tmp_path):
     """``mim train`` then ``mim test`` on the editable checkout (tiny toy run)."""
     assert (ROOT / 'mmdla.egg-info').is_dir(), 're-run pip install --no-deps -e .'
     data, work = tmp_path / 'toy', tmp_path / 'work'
-    run([
-        sys.executable, ROOT / 'tools/misc/make_toy_data.py', data, '--num-train', '2', '--num-val',
-        '1'
-    ],
-        cwd=tmp_path)
+    run_tool_main('tools/misc/make_toy_data.py', data, '--num-train', '2', '--num-val', '1')
     options = ['--cfg-options', *data_root_options(data)]
     out = run([
         MIM, 'train', 'mmdla', 'dla34_toy.py', '--gpus', '0', '--work-dir', work, *options,

@@ -7,7 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from tests.helpers import data_root_options, evaluate, last_checkpoint, logged_scalars, run_python
+from tests.helpers import (data_root_options, evaluate, last_checkpoint, logged_scalars, run_python,
+                           run_tool_main)
 
 pytestmark = pytest.mark.slow
 
@@ -21,9 +22,9 @@ def cls_run(tmp_path_factory):
     """The toy classification config trained for SCHEDULE, and its test with --out."""
     root = tmp_path_factory.mktemp('toy_cls')
     data = root / 'toy_cls'
-    run_python('tools/misc/make_toy_data.py', data, '--task', 'cls', '--seed', '0')
+    run_tool_main('tools/misc/make_toy_data.py', data, '--task', 'cls', '--seed', '0')
     options = ['--cfg-options', *data_root_options(data)]
-    run_python('tools/train.py', CONFIG, '--work-dir', root / 'work', *options, *SCHEDULE)
+    run_tool_main('tools/train.py', CONFIG, '--work-dir', root / 'work', *options, *SCHEDULE)
     metrics = evaluate(CONFIG, last_checkpoint(root / 'work'), root / 'test', '--out',
                        root / 'preds.pkl', *options)
     return dict(root=root, work=root / 'work', options=options, top1=metrics['accuracy/top1'])
@@ -44,6 +45,7 @@ def test_toy_classification_compile_train(cls_run, tmp_path):
     """tools/train.py --compile (MMEngine compiles the train step) trains for one epoch.
     (tools/test.py --compile is init_model(compile=True): tests/test_fast_defaults.py.)"""
     options = [*cls_run['options'], 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1']
+    # (a subprocess: in the suite's process torch.compile took 4x longer after other tests)
     out = run_python('tools/train.py', CONFIG, '--compile', '--work-dir', tmp_path / 'work',
                      *options).stdout
     assert 'Model has been "compiled"' in out

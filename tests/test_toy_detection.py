@@ -9,7 +9,7 @@ import pickle
 import cv2
 import pytest
 
-from tests.helpers import evaluate, last_checkpoint, run_python, run_tool_main
+from tests.helpers import evaluate, last_checkpoint, run_tool_main
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +30,14 @@ def det_run(tmp_path_factory):
     with --show-dir and --out."""
     root = tmp_path_factory.mktemp('toy_det')
     data = root / 'toy_det'
-    run_python('tools/misc/make_toy_data.py', data, '--task', 'det', '--seed', '0')
+    run_tool_main('tools/misc/make_toy_data.py', data, '--task', 'det', '--seed', '0')
     ann = data / 'annotations/instances_val.json'
     options = [
         '--cfg-options', *(f'{k}.dataset.data_root={data}/'
                            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')),
         f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
     ]
-    run_python('tools/train.py', CONFIG, '--work-dir', root / 'work', *options, *SCHEDULE)
+    run_tool_main('tools/train.py', CONFIG, '--work-dir', root / 'work', *options, *SCHEDULE)
     metrics = evaluate(CONFIG, last_checkpoint(root / 'work'), root / 'single', '--show-dir',
                        root / 'vis', '--out', root / 'det.pkl', *options)
     return dict(root=root, data=data, work=root / 'work', options=options, metrics=metrics)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import (data_root_options, evaluate, last_checkpoint, logged_scalars,
-                           per_class_iou, run_python, run_tool_main)
+                           per_class_iou, run_tool_main)
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +37,9 @@ LARGE_CLASSES = ('road', 'sidewalk', 'building', 'vegetation', 'sky')
 def seg_run(tmp_path_factory):
     root = tmp_path_factory.mktemp('toy_seg')
     data = root / 'toy'
-    run_python('tools/misc/make_toy_data.py', data, '--seed', '0')
+    run_tool_main('tools/misc/make_toy_data.py', data, '--seed', '0')
     options = ['--cfg-options', *data_root_options(data)]
-    run_python('tools/train.py', CONFIG, '--work-dir', root / 'work', *options, *SCHEDULE)
+    run_tool_main('tools/train.py', CONFIG, '--work-dir', root / 'work', *options, *SCHEDULE)
     return dict(root=root, data=data, work=root / 'work', options=options)
 
 
