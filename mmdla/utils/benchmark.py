@@ -23,13 +23,13 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Callable, Dict, Iterable, Iterator, Sequence
+from typing import Callable, Dict, Iterable, Iterator, Sequence, Tuple
 
 import torch
 
 __all__ = [
     'PeakMemory', 'output_tensors', 'mean_square', 'training_step', 'inference_step', 'time_steps',
-    'summarise', 'build_initialised', 'in_fresh_process'
+    'median_and_iqr', 'summarise', 'build_initialised', 'in_fresh_process'
 ]
 
 
@@ -138,13 +138,21 @@ def time_steps(steps: Dict[str, Callable], inputs: Sequence, warmup: int, repeat
     return {name: dict(times=times[name], peak=peaks[name]) for name in steps}
 
 
+def median_and_iqr(times: Sequence[float]) -> Tuple[float, float]:
+    """The median of ``times`` and their interquartile range (0 for a single time)."""
+    median = statistics.median(times)
+    if len(times) < 2:
+        return median, 0.0
+    q1, _, q3 = statistics.quantiles(times, n=4)
+    return median, q3 - q1
+
+
 def summarise(name: str, result: dict, batch: int) -> str:
     """One line: median time per batch, its spread, images/s and peak memory."""
     t = sorted(result['times'])
-    median = statistics.median(t)
-    q1, q3 = (statistics.quantiles(t, n=4)[i] for i in (0, 2)) if len(t) > 1 else (t[0], t[0])
+    median, iqr = median_and_iqr(t)
     return (f'{name:<22} median {median * 1e3:9.1f} ms  (min {t[0] * 1e3:.1f}, max '
-            f'{t[-1] * 1e3:.1f}, IQR {(q3 - q1) * 1e3:.1f})  {batch / median:8.1f} img/s  '
+            f'{t[-1] * 1e3:.1f}, IQR {iqr * 1e3:.1f})  {batch / median:8.1f} img/s  '
             f'peak memory {result["peak"] / 2**20:8.1f} MiB')
 
 

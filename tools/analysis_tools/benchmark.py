@@ -30,7 +30,6 @@ config's val set, or with ``--calib-random`` on random inputs (speed only). Give
 This is a measuring script, not a test: nothing is asserted.
 """
 import argparse
-import gc
 import os.path as osp
 import statistics
 import tempfile
@@ -50,7 +49,7 @@ from mmdla.libraries import library_of
 from mmdla.models.converters import classifier_to_official
 from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.benchmark import (PeakMemory, build_initialised, in_fresh_process, inference_step,
-                                   summarise, time_steps, training_step)
+                                   median_and_iqr, summarise, time_steps, training_step)
 
 
 def make_step(model, mode: str, optimize: bool = True, compile: bool = False):
@@ -145,8 +144,6 @@ def benchmark_backends(args, cfg, batch: int, shape) -> dict:
         x = torch.randn(batch, 3, *shape)
         outputs = {name: runner(x) for name, runner in runners.items()}  # (compiles)
         timed = time_steps(runners, (x, ), args.warmup, args.repeats, torch.device('cpu'))
-        del runners  # (the runtimes' models before their files)
-        gc.collect()
         peaks = {
             b.name:
             statistics.median(
@@ -161,9 +158,7 @@ def benchmark_backends(args, cfg, batch: int, shape) -> dict:
     print(f'{"backend":<14} {"precision":<9} {"median ms":>10} {"IQR ms":>8} {"ratio":>6} '
           f'{"peak MiB":>9} {"rel diff":>9} {"argmax agree %":>14}')
     for b in backends:
-        times = timed[b.name]['times']
-        median = statistics.median(times)
-        quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [median] * 3
+        median, iqr = median_and_iqr(timed[b.name]['times'])
         diffs = compare_outputs(outputs[REFERENCE], outputs[b.name], names)
         results[b.name] = dict(
             median=median,
@@ -173,7 +168,7 @@ def benchmark_backends(args, cfg, batch: int, shape) -> dict:
             agreement=diffs[0].agreement)
         peak = f'{peaks[b.name] / 2**20:9.1f}' if b.name in peaks else f'{"-":>9}'
         print(f'{b.name:<14} {b.precision:<9} {median * 1e3:10.1f} '
-              f'{(quartiles[2] - quartiles[0]) * 1e3:8.1f} {median / reference:6.3f} {peak} '
+              f'{iqr * 1e3:8.1f} {median / reference:6.3f} {peak} '
               f'{results[b.name]["rel"]:9.2e} {diffs[0].agreement:14.3f}')
     return results
 
