@@ -86,7 +86,12 @@ def add_runner_args(parser: argparse.ArgumentParser, tensorboard: bool = False) 
 
 def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
     """Parse ``argv``; ``--local-rank`` becomes ``LOCAL_RANK`` as torchrun sets it."""
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except RecursionError:  # MMEngine's DictAction on a dict literal, e.g. key={'a': 1}
+        raise ConfigInputError('--cfg-options takes no dict literals (key={...}): write a '
+                               "config that inherits this one (_base_ = './the_config.py') "
+                               'and sets the dict there') from None
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

@@ -18,14 +18,29 @@ from tests.helpers import managed_classes  # noqa: E402
 # that captures output (capsys) it would keep writing to that test's closed stream.
 MMLogger.get_instance('mmengine')
 
-# Two cores: keep torch from oversubscribing. (The suite runs in one process: measured here,
-# two pytest-xdist workers each ran their training at under half the speed of one
-# two-thread process, so parallel workers made the suite slower, not faster.)
-torch.set_num_threads(int(os.environ.get('MMDLA_TEST_THREADS', '2')))
+# The README runs the suite in two pytest-xdist workers (`-n 2 --dist loadfile`: each test
+# module in one worker, so its module fixtures run once). Keep torch from oversubscribing the
+# cores: each worker, and the tools it starts in subprocesses, get cores / workers threads.
+WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+THREADS = int(os.environ.get('MMDLA_TEST_THREADS', max(1, (os.cpu_count() or 1) // WORKERS)))
+torch.set_num_threads(THREADS)
+if WORKERS > 1:
+    os.environ.setdefault('OMP_NUM_THREADS', str(THREADS))
 
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes more than ~20 s (still run in CI)')
+
+
+def pytest_collection_modifyitems(config, items):
+    """The toy-training modules (module-level ``slow``, ~2 min each) first: pytest-xdist hands
+    the modules out in this order, so that no worker is left with a long one at the end."""
+
+    def long_module(item):
+        marks = getattr(item.module, 'pytestmark', [])
+        return any(mark.name == 'slow' for mark in (marks if isinstance(marks, list) else [marks]))
+
+    items.sort(key=lambda item: not long_module(item))  # (stable: otherwise file order)
 
 
 @pytest.fixture(autouse=True)

@@ -76,6 +76,21 @@ def test_frozen_stages(frozen_stages):
     assert torch.equal(model.base_layer[1].running_mean, before)
 
 
+def test_group_norm_groups_fit_every_level():
+    """norm_cfg GN with 32 groups (SMOKE's DLA-34): 16 groups on the 16-channel stem and
+    level0, 32 elsewhere; the same parameters as with BN (GN keeps no running stats)."""
+    model = DLA('dla34', norm_cfg=dict(type='GN', num_groups=32))
+    groups = {
+        name: m.num_groups
+        for name, m in model.named_modules() if isinstance(m, torch.nn.GroupNorm)
+    }
+    assert groups['base_layer.1'] == groups['level0.1'] == 16
+    assert {g for name, g in groups.items() if name.startswith(('level2', 'level5'))} == {32}
+    bn = DLA('dla34')
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in bn.parameters())
+    assert tuple(model(torch.rand(1, 3, 64, 64))[-1].shape) == (1, 512, 2, 2)
+
+
 def test_norm_eval_keeps_bn_in_eval_after_train():
     model = DLA('dla46_c', norm_eval=True)
     model.train()

@@ -29,7 +29,7 @@ TORCH=2.13.0
 TORCHVISION=0.28.0
 MMCV=2.1.0
 pins=(setuptools==80.8.0 wheel ninja mmengine==0.10.7 mmsegmentation==1.2.2 mmpretrain==1.2.0
-      mmdet==3.3.0 ftfy regex timm==1.0.31 pytest==9.2.0
+      mmdet==3.3.0 ftfy regex timm==1.0.31 pytest==9.2.0 pytest-xdist==3.8.0
       safetensors==0.8.0 onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2 tensorboard==2.21.0
       cityscapesscripts==2.3.0 openmim==0.3.9 flake8==7.5.0 isort==9.0.2 yapf==0.43.0
       huggingface_hub==2.4.0 openvino==2026.4.1 nncf==3.4.0)

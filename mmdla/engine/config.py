@@ -76,11 +76,24 @@ def add_tensorboard(cfg: Config) -> Config:
     return cfg
 
 
+def drop_persistent_workers_without_workers(cfg: Config) -> Config:
+    """``persistent_workers=True`` means nothing in a dataloader with ``num_workers=0``
+    (e.g. ``--cfg-options train_dataloader.num_workers=0`` on a config of persistent
+    workers), but PyTorch's DataLoader rejects the pair: set it False there (in place)."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if isinstance(loader,
+                      dict) and loader.get('num_workers') == 0 and loader.get('persistent_workers'):
+            loader['persistent_workers'] = False
+    return cfg
+
+
 def prepare_runner_config(cfg: Config, mode: str, tensorboard: bool = False) -> Config:
     """Checks inputs (clear errors), sets up CPU-only distributed runs and, on CPUs, the
     allocator setting of :mod:`mmdla.utils.allocator`; ``tensorboard``: see
-    :func:`add_tensorboard`."""
+    :func:`add_tensorboard`; :func:`drop_persistent_workers_without_workers`."""
     check_config_inputs(cfg, mode)
+    drop_persistent_workers_without_workers(cfg)
     if tensorboard:
         add_tensorboard(cfg)
     tune_cpu_allocator()

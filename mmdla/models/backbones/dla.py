@@ -24,6 +24,7 @@ built by :class:`Bottle2neck` (:attr:`DLA.timm_arch_settings`); their timm check
 with the same key mapping as the other archs.
 """
 import difflib
+import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -42,6 +43,10 @@ NUM_LEVELS = 6
 
 
 def _norm(norm_cfg: dict, num_features: int) -> nn.Module:
+    if norm_cfg.get('type') == 'GN' and num_features % norm_cfg.get('num_groups', 1):
+        # NOTE: GroupNorm groups that do not divide the channels (32 on DLA-34's 16-channel
+        # stem and level0) become their gcd (16 there), as in mmdet3d's DLANet for SMOKE.
+        norm_cfg = dict(norm_cfg, num_groups=math.gcd(num_features, norm_cfg['num_groups']))
     return build_norm_layer(norm_cfg, num_features)[1]
 
 
