@@ -36,7 +36,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='torch.compile the train step (the first iterations compile)')
+        help='torch.compile the train step (the first iterations compile); the '
+        "config's compile options (e.g. compile.backend, compile.mode) are kept")
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -56,7 +57,7 @@ def main(argv=None):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.compile:
-        cfg.compile = True
+        cfg.compile = cfg.get('compile') or True  # (a dict: torch.compile's arguments)
     if args.resume:
         cfg.resume = True
     if args.auto_scale_lr:
