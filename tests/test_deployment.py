@@ -280,6 +280,7 @@ def test_openvino_bf16_reports_agreement(trained, tmp_path, capsys):
     assert 1e-3 < rel < 0.5 and agreement > 50, (rel, agreement)
 
 
+@pytest.mark.slow
 def test_benchmark_backends_table(trained, capsys):
     """benchmark.py --backends on CenterNet-DCN: the six backends timed in one process,
     each compared with PyTorch fp32 (mmcv's DCN kernels): the fp32 runtimes equal it, bf16
