@@ -21,8 +21,9 @@ def load_config(config: str,
                 launcher: str = 'none',
                 work_dir: Optional[str] = None) -> Config:
     """Load ``config``, apply ``--cfg-options``, the launcher and the work dir
-    (default ``work_dirs/<config name>``, as in mmseg / mmpretrain); check that the
-    model's heads fit its backbone (every tool needs a model that can be built)."""
+    (default ``work_dirs/<config name>``, as in mmseg / mmpretrain), then
+    :func:`drop_persistent_workers_without_workers`; check that the model's heads fit its
+    backbone (every tool needs a model that can be built)."""
     if not osp.isfile(config):
         what = 'is a directory' if osp.isdir(config) else 'does not exist'
         raise ConfigInputError(f"config file '{config}' {what}: give a configs/*.py file")
@@ -38,6 +39,7 @@ def load_config(config: str,
                                f'{str(exc).splitlines()[0]}') from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    drop_persistent_workers_without_workers(cfg)
     try:
         library = library_of(cfg)
     except ConfigInputError as exc:
@@ -91,9 +93,8 @@ def drop_persistent_workers_without_workers(cfg: Config) -> Config:
 def prepare_runner_config(cfg: Config, mode: str, tensorboard: bool = False) -> Config:
     """Checks inputs (clear errors), sets up CPU-only distributed runs and, on CPUs, the
     allocator setting of :mod:`mmdla.utils.allocator`; ``tensorboard``: see
-    :func:`add_tensorboard`; :func:`drop_persistent_workers_without_workers`."""
+    :func:`add_tensorboard`."""
     check_config_inputs(cfg, mode)
-    drop_persistent_workers_without_workers(cfg)
     if tensorboard:
         add_tensorboard(cfg)
     tune_cpu_allocator()
