@@ -124,7 +124,8 @@ if __name__ == '__main__':
             install_requires=read_requirements('requirements/runtime.txt'),
             # The DLA backbone needs only mmengine + mmcv; each downstream library is an
             # extra: mmdla[seg] (DLA-Up, CamVid, segmentation tools), mmdla[cls]
-            # (classification), mmdla[det] (CenterNet DLA-34 in MMDetection),
+            # (classification), mmdla[det] (CenterNet DLA-34 in MMDetection), mmdla[det3d]
+            # (SMOKE in MMDetection3D; mmdet3d itself with --no-deps, see the file),
             # mmdla[deploy] (ONNX export + onnxruntime check), mmdla[openvino] (OpenVINO
             # fp32 / bf16 and NNCF int8).
             extras_require={
@@ -134,6 +135,8 @@ if __name__ == '__main__':
                 read_requirements('requirements/cls.txt'),
                 'det':
                 read_requirements('requirements/det.txt'),
+                'det3d':
+                read_requirements('requirements/det3d.txt'),
                 'all':
                 read_requirements('requirements/seg.txt') +
                 read_requirements('requirements/cls.txt') +

@@ -31,7 +31,7 @@ from mmdla.apis import init_model
 from mmdla.cli import exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError, DataError
-from mmdla.libraries import library_of
+from mmdla.libraries import IMAGE_TASKS, library_of
 from mmdla.utils.allocator import tune_cpu_allocator
 
 
@@ -139,6 +139,7 @@ def main(argv=None):
     if img is None:
         raise DataError(f"cannot decode image '{args.img}' (corrupt or not an image)")
     cfg = load_config(args.config)
+    library_of(cfg, 'image_demo.py', IMAGE_TASKS)
     if torch.device(args.device).type == 'cpu':
         tune_cpu_allocator()  # a process-wide setting: the tools', not init_model's
     model = init_model(cfg, args.checkpoint, device=args.device)  # strict load, fast path

@@ -25,7 +25,7 @@ from mmdla.apis.export import (EXPORTERS, MIN_AGREEMENT, MIN_SIZE, RTOL, ExportR
                                check_shape, export_model)
 from mmdla.apis.openvino import PRECISIONS, convert_config_model
 from mmdla.errors import ConfigInputError, input_error_message
-from mmdla.libraries import LIBRARIES
+from mmdla.libraries import IMAGE_TASKS, LIBRARIES
 from mmdla.utils.allocator import tune_cpu_allocator
 
 __all__ = [
@@ -92,6 +92,11 @@ def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Na
         raise ConfigInputError('--cfg-options takes no dict literals (key={...}): write a '
                                "config that inherits this one (_base_ = './the_config.py') "
                                'and sets the dict there') from None
+    except ValueError as exc:  # DictAction on an item without '=' (key.split('=', 1))
+        items = list(argv if argv is not None else sys.argv[1:])
+        items = items[items.index('--cfg-options') + 1:] if '--cfg-options' in items else []
+        bad = next((a for a in items if '=' not in a), '?')
+        raise ConfigInputError(f"--cfg-options items are KEY=VALUE; got {bad!r} ({exc})") from None
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -134,9 +139,9 @@ def export_parser(fmt: str, description: str) -> argparse.ArgumentParser:
         nargs='+',
         metavar='SIZE',
         help='input H W (or one size for H = W) to trace and check at, each '
-        f'>= {MIN_SIZE}; default ' + ', '.join(f'{h}x{w} ({lib.task})'
-                                               for lib in LIBRARIES.values()
-                                               for h, w in [lib.shapes['export']]))
+        f'>= {MIN_SIZE}; default ' +
+        ', '.join(f'{h}x{w} ({lib.task})' for lib in LIBRARIES.values() if lib.task in IMAGE_TASKS
+                  for h, w in [lib.shapes['export']]))
     parser.add_argument('--batch', type=int, default=1, help='batch size (default 1)')
     if fmt == 'openvino':
         parser.add_argument(

@@ -18,11 +18,11 @@ Example:
 """
 import importlib.util
 from dataclasses import dataclass
-from typing import Dict, Mapping, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from mmdla.errors import ConfigInputError, MissingPackageError
 
-__all__ = ['Library', 'LIBRARIES', 'library_of', 'require_installed']
+__all__ = ['Library', 'LIBRARIES', 'IMAGE_TASKS', 'library_of', 'require_installed']
 
 #: what each entry of :attr:`Library.shapes` is the default input (H, W) of
 SHAPE_PURPOSES = ('complexity', 'benchmark', 'export')
@@ -34,13 +34,14 @@ class Library:
     scope: str  #: ``default_scope`` of its configs and its Python package, e.g. 'mmseg'
     package: str  #: pip distribution, e.g. 'mmsegmentation'
     extra: str  #: mmdla's pip extra that installs it (setup.py), e.g. 'seg'
-    task: str  #: 'classification', 'segmentation' or 'detection'
+    task: str  #: 'classification', 'segmentation', 'detection' or 'mono3d'
     visualizer: str  #: the library's visualizer class (browse_dataset.py, the demo)
     #: default input (H, W) per tool purpose: ``complexity`` (get_flops.py, the model zoo:
     #: the size the papers' GMACs are given at), ``benchmark`` (benchmark.py) and ``export``
     #: (the deployment tools)
     shapes: Mapping[str, Tuple[int, int]]
     benchmark_batch: int  #: default batch of benchmark.py (at its ``benchmark`` shape)
+    install: str = ''  #: how to install it where ``pip install 'mmdla[extra]'`` is not enough
 
     @property
     def registry(self) -> str:
@@ -49,7 +50,7 @@ class Library:
 
     @property
     def install_hint(self) -> str:
-        return f"pip install 'mmdla[{self.extra}]'"
+        return self.install or f"pip install 'mmdla[{self.extra}]'"
 
     def installed(self) -> bool:
         """Whether the library can be imported (without importing it)."""
@@ -69,20 +70,45 @@ LIBRARIES: Dict[str, Library] = {
         Library('mmseg', 'mmsegmentation', 'seg', 'segmentation', 'SegLocalVisualizer',
                 dict(complexity=(1024, 2048), benchmark=(512, 1024), export=(512, 1024)), 2),
         Library('mmdet', 'mmdet', 'det', 'detection', 'DetLocalVisualizer', _same((512, 512)), 2),
+        # NOTE: mmdet3d 1.4.0 declares dependencies (open3d, an older numpy, ...) that its model
+        # and data code never import and that do not install beside this stack: --no-deps.
+        Library(
+            'mmdet3d',
+            'mmdet3d',
+            'det3d',
+            'mono3d',
+            'Det3DLocalVisualizer',
+            _same((384, 1280)),
+            1,
+            install="pip install 'mmdla[det3d]' && pip install --no-deps mmdet3d==1.4.0 "
+            'lyft_dataset_sdk==0.0.8 nuscenes-devkit==1.2.0'),
     )
 }
 
+#: the tasks of the image tools (export, benchmark, complexity, demo, browse_dataset):
+#: everything but monocular 3D detection, whose inputs carry camera calibration
+IMAGE_TASKS = ('classification', 'segmentation', 'detection')
 
-def library_of(config_or_scope: Union[str, Mapping], what: str = 'the mmdla tools') -> Library:
+
+def library_of(config_or_scope: Union[str, Mapping],
+               what: str = 'the mmdla tools',
+               tasks: Optional[Sequence[str]] = None) -> Library:
     """The :class:`Library` of a scope name or of a config (its ``default_scope``); a
-    :class:`~mmdla.errors.ConfigInputError` for any other scope."""
+    :class:`~mmdla.errors.ConfigInputError` for any other scope, or for a library whose task
+    is not one of ``tasks`` (when given: what ``what`` supports)."""
     scope = (
         config_or_scope
         if isinstance(config_or_scope, str) else config_or_scope.get('default_scope'))
     if scope not in LIBRARIES:
         raise ConfigInputError(f'default_scope is {scope!r}; {what} run configs of '
                                f'{", ".join(LIBRARIES)}')
-    return LIBRARIES[scope]
+    library = LIBRARIES[scope]
+    if tasks is not None and library.task not in tasks:
+        raise ConfigInputError(
+            f'{what}: {library.task} ({scope}) configs are not supported, only '
+            f'{", ".join(tasks)} ones (train and test {library.task} models with '
+            'tools/train.py and tools/test.py)')
+    return library
 
 
 def require_installed(library: Library, what: str) -> Library:

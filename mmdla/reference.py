@@ -17,13 +17,16 @@ Parameter counts were counted on the official and timm networks built with rando
 weights; "clean" is a network without the official code's never-used ``project``
 modules (= timm = mmdla).
 """
+from types import SimpleNamespace
 from typing import Dict, NamedTuple, Optional, Tuple
 
 __all__ = [
     'ImageNetFacts', 'IMAGENET', 'TimmFacts', 'TIMM_EXTRA', 'SegmentationFacts', 'DLA_UP',
     'OFFICIAL_WEIGHTS', 'FINE_GRAINED_CLASSES', 'IMAGENET_RECIPE', 'FINETUNE_RECIPE',
     'CITYSCAPES_RECIPE', 'CAMVID_RECIPE', 'TTA_SCALES', 'IMAGENET_MEAN', 'IMAGENET_STD',
-    'CITYSCAPES_MEAN', 'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params'
+    'CITYSCAPES_MEAN', 'CITYSCAPES_STD', 'PCA_EIGVAL', 'classifier_params', 'LEVEL_CHANNELS',
+    'level_channels', 'conv_params', 'fpn_params', 'faster_rcnn_params', 'retinanet_params',
+    'smoke_params', 'KITTI_MONO3D'
 ]
 
 
@@ -135,6 +138,82 @@ def centernet_params(num_classes: int, use_dcn: bool = True) -> int:
     return params
 
 
+#: channels of levels 0..5 (strides 1..32) of each ImageNet DLA (the paper's Table 1)
+LEVEL_CHANNELS: Dict[str, Tuple[int, ...]] = {
+    'dla34': (16, 32, 64, 128, 256, 512),
+    'dla46_c': (16, 32, 64, 64, 128, 256),
+    'dla46x_c': (16, 32, 64, 64, 128, 256),
+    'dla60x_c': (16, 32, 64, 64, 128, 256),
+    **{
+        arch: (16, 32, 128, 256, 512, 1024)
+        for arch in ('dla60', 'dla60x', 'dla102', 'dla102x', 'dla102x2', 'dla169')
+    },
+}
+
+
+def level_channels(arch: str, levels: Tuple[int, ...] = (2, 3, 4, 5)) -> Tuple[int, ...]:
+    """Channels of the DLA ``arch``'s ``levels`` (default 2..5: strides 4..32, what an FPN
+    takes)."""
+    return tuple(LEVEL_CHANNELS[arch][i] for i in levels)
+
+
+def conv_params(in_channels: int, out_channels: int, kernel_size: int = 1, bias=True) -> int:
+    """Parameters of a conv (or, with ``kernel_size`` 1, a linear layer)."""
+    return out_channels * (in_channels * kernel_size**2 + int(bias))
+
+
+def fpn_params(in_channels: Tuple[int, ...],
+               out_channels: int = 256,
+               start_level: int = 0,
+               extra_convs_on_input: int = 0) -> int:
+    """Parameters of mmdet's ``FPN``: a 1x1 lateral and a 3x3 output conv (with bias) per
+    level from ``start_level``, and ``extra_convs_on_input`` strided 3x3 extra convs
+    (``add_extra_convs='on_input'``: the first on the last input, the others on the
+    previous output; none for max-pooled extra levels)."""
+    used = in_channels[start_level:]
+    params = sum(
+        conv_params(c, out_channels) + conv_params(out_channels, out_channels, 3) for c in used)
+    for i in range(extra_convs_on_input):
+        params += conv_params(used[-1] if i == 0 else out_channels, out_channels, 3)
+    return params
+
+
+def faster_rcnn_params(arch: str,
+                       num_classes: int = 80,
+                       channels: int = 256,
+                       num_anchors: int = 3,
+                       roi_size: int = 7,
+                       fc_channels: int = 1024) -> int:
+    """Parameters of mmdet's Faster R-CNN + FPN (faster-rcnn_r50_fpn) on DLA ``arch``
+    levels 2..5: the backbone (no classifier), FPN (``channels``), ``RPNHead`` (a 3x3 conv,
+    1x1 objectness (sigmoid: 1 per anchor) and box convs) and ``Shared2FCBBoxHead`` (two
+    fcs on the ``roi_size`` x ``roi_size`` RoI features, ``num_classes`` + 1 scores and
+    class-specific boxes)."""
+    rpn = (
+        conv_params(channels, channels, 3) + conv_params(channels, num_anchors) +
+        conv_params(channels, 4 * num_anchors))
+    roi = (
+        conv_params(channels * roi_size**2, fc_channels) + conv_params(fc_channels, fc_channels) +
+        conv_params(fc_channels, num_classes + 1) + conv_params(fc_channels, 4 * num_classes))
+    return (IMAGENET[arch].backbone_params + fpn_params(level_channels(arch), channels) + rpn + roi)
+
+
+def retinanet_params(arch: str,
+                     num_classes: int = 80,
+                     channels: int = 256,
+                     num_anchors: int = 9,
+                     stacked_convs: int = 4) -> int:
+    """Parameters of mmdet's RetinaNet (retinanet_r50_fpn) on DLA ``arch`` levels 2..5: the
+    backbone (no classifier), FPN from level 3 (``start_level=1``) with two extra convs on
+    the input, and ``RetinaHead`` (``stacked_convs`` 3x3 convs in each of the classification
+    and box branches, then 3x3 convs to ``num_anchors`` x classes (sigmoid) and x 4)."""
+    head = (2 * stacked_convs * conv_params(channels, channels, 3) +
+            conv_params(channels, num_anchors * num_classes, 3) +
+            conv_params(channels, num_anchors * 4, 3))
+    fpn = fpn_params(level_channels(arch), channels, start_level=1, extra_convs_on_input=2)
+    return IMAGENET[arch].backbone_params + fpn + head
+
+
 #: CenterNet's COCO normalisation, of BGR 0-1 pixels (src/lib/datasets/dataset/coco.py)
 CENTERNET_MEAN_BGR = (0.40789654, 0.44719302, 0.47026115)
 CENTERNET_STD_BGR = (0.28863828, 0.27408164, 0.27809835)
@@ -200,3 +279,19 @@ def classifier_params(arch: str, num_classes: int) -> int:
     facts = IMAGENET[arch] if arch in IMAGENET else TIMM_EXTRA[arch]
     per_class = (facts.params - facts.backbone_params) // 1000  # fc: (C + 1) x 1000
     return facts.backbone_params + per_class * num_classes
+
+
+def smoke_params(num_classes: int = 3, head_channels: int = 256, num_regs: int = 8) -> int:
+    """Parameters of SMOKE with DLA-34 (mmdet3d's smoke_dla34_dlaneck_gn-all config, mmdla's
+    modules): the backbone and CenterNet's deformable neck (GroupNorm has the affine
+    parameters of BatchNorm) and ``SMOKEMono3DHead`` (a 3x3 conv + GN on the 64-channel
+    stride-4 map, then a 1x1 conv, for the ``num_classes`` heatmaps and for the ``num_regs``
+    box regressions). mmdet3d's own DLANet holds 41,728 more: the dead ``project`` convs."""
+    branch = 9 * 64 * head_channels + 3 * head_channels  # conv weight + bias, GN affine
+    head = 2 * branch + (head_channels + 1) * (num_classes + num_regs)
+    return CENTERNET.backbone_params + CENTERNET.neck_params + head
+
+
+#: the classes of mmdet3d's KITTI mono-3D configs (SMOKE), in their label order: the
+#: ``METAINFO`` of converted SMOKE checkpoints (KittiDataset's own lists eight classes)
+KITTI_MONO3D = SimpleNamespace(METAINFO=dict(classes=('Pedestrian', 'Cyclist', 'Car')))

@@ -1,7 +1,8 @@
 """Registries of mmdla: each registers a class into the registry of the same name of every
-installed downstream library (MMPretrain, MMSegmentation, MMDetection), used as a decorator::
+installed downstream library (MMPretrain, MMSegmentation, MMDetection, MMDetection3D), used as
+a decorator::
 
-    @MODELS.register_module()                         # mmpretrain, mmseg and mmdet MODELS
+    @MODELS.register_module()                         # every library's MODELS
     class DLA(BaseModule): ...
 
     @MODELS.register_module(libraries=('mmseg', ))    # an mmseg-only module

@@ -162,6 +162,8 @@ def expected_params(config: Path) -> int:
         return reference.CENTERNET.params
     if name == 'centernet_dla34_toy':  # 4 toy classes, plain convs in the neck
         return reference.centernet_params(4, use_dcn=False)
+    if name == 'smoke_dla34_kitti-mono3d':  # KITTI's 3 mono-3D classes
+        return reference.smoke_params(3)
     arch, _, task = name.partition('_')
     while arch + '_' + task.split('_')[0] in reference.IMAGENET:  # dla46_c_..., dla60x_c_...
         head, _, task = task.partition('_')

@@ -388,3 +388,10 @@ def test_segmentation_out_must_be_a_directory(tmp_path, capsys, toy_checkpoints,
         [TOY, str(good), '--out',
          str(tmp_path / 'preds'), '--cfg-options', *toy_data], capsys)
     assert 'is a file' in err and 'give a directory' in err
+
+
+def test_cfg_options_item_without_equals_is_one_line(capsys):
+    err = run_and_expect_error(
+        train_tool,
+        [str(ROOT / 'configs' / 'dla34_toy.py'), '--cfg-options', 'a=1', 'model.backbone'], capsys)
+    assert "KEY=VALUE; got 'model.backbone'" in err, err

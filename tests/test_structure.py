@@ -241,6 +241,23 @@ def test_works_without_mmdet():
 
 
 @pytest.mark.slow
+def test_works_without_mmdet3d():
+    out = run_without(['mmdet3d'], """
+        import mmdla
+        import mmdla.models
+        from mmdet.registry import MODELS
+        assert MODELS.get('CenterNetDLANeck') is mmdla.models.CenterNetDLANeck
+        from mmdla.engine import load_config
+        from mmdla.errors import MissingPackageError
+        try:
+            load_config('configs/smoke_dla34_kitti-mono3d.py')
+        except MissingPackageError as exc:
+            print(exc)
+    """)
+    assert "mmdet3d is not installed: pip install 'mmdla[det3d]' && pip install --no-deps" in out
+
+
+@pytest.mark.slow
 def test_backbone_works_without_either_library():
     out = run_without(['mmseg', 'mmpretrain'], """
         import torch

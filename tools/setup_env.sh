@@ -32,8 +32,13 @@ pins=(setuptools==80.8.0 wheel ninja mmengine==0.10.7 mmsegmentation==1.2.2 mmpr
       mmdet==3.3.0 ftfy regex timm==1.0.31 pytest==9.2.0 pytest-xdist==3.8.0
       safetensors==0.8.0 onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2 tensorboard==2.21.0
       cityscapesscripts==2.3.0 openmim==0.3.9 flake8==7.5.0 isort==9.0.2 yapf==0.43.0
-      huggingface_hub==2.4.0 openvino==2026.4.1 nncf==3.4.0)
-stamp_text="torch=$TORCH tv=$TORCHVISION mmcv=$MMCV ${pins[*]}"
+      huggingface_hub==2.4.0 openvino==2026.4.1 nncf==3.4.0 numba==0.68.1 cachetools==8.0.3
+      trimesh==5.2.0)
+# MMDetection3D (SMOKE) without its declared dependencies: they pin open3d, an older numpy and
+# more that the model, dataset and evaluation code never import (numba, cachetools and trimesh,
+# above, are what they do import); the two devkits are pure Python and also taken --no-deps.
+no_deps=(mmdet3d==1.4.0 lyft_dataset_sdk==0.0.8 nuscenes-devkit==1.2.0)
+stamp_text="torch=$TORCH tv=$TORCHVISION mmcv=$MMCV ${pins[*]} ${no_deps[*]}"
 
 python_bin="${PYTHON:-python3}"
 [ -x "$venv/bin/python" ] || "$python_bin" -m venv "$venv"
@@ -46,6 +51,7 @@ check_imports() {
 import mmdla  # applies mmdla.compat (torchvision beside a CPU torch) before the others
 import mmcv._ext, mmengine, mmseg, mmpretrain, mmdet, timm  # noqa: F401
 import mmpretrain.models, torchvision  # noqa: F401
+import mmdet3d.models, mmdet3d.datasets, mmdet3d.evaluation  # noqa: F401
 EOF
 }
 
@@ -100,6 +106,7 @@ fi
 pip_install "${pins[@]:4:5}"
 pip_install --no-deps "torchvision==$TORCHVISION"
 pip_install "${pins[@]:9}" "torch==$TORCH" "torchvision==$TORCHVISION"
+pip_install --no-deps "${no_deps[@]}"
 
 # 5. mmdla itself, editable.
 pip_install --no-deps --no-build-isolation -e "$root"

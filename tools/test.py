@@ -96,7 +96,7 @@ def visualize(cfg, args):
     if hook is None:
         raise ConfigInputError('--show/--show-dir need default_hooks.visualization')
     task = library_of(cfg).task
-    if task in ('segmentation', 'detection'):
+    if task in ('segmentation', 'detection', 'mono3d'):
         hook['draw'] = True
         hook['interval'] = 1  # every image (the default draws one in 50)
         if args.show_dir and task == 'segmentation':

@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 
 from mmdla.errors import ConfigInputError, MissingPackageError, ShapeError
-from mmdla.libraries import library_of
+from mmdla.libraries import IMAGE_TASKS, library_of
 from mmdla.models.layers import is_mmcv_deform_conv, portable_deform_convs
 from mmdla.version import __version__
 
@@ -93,7 +93,7 @@ class TensorOutputs(nn.Module):
 
 def task_of(model: nn.Module) -> str:
     """The task of a model built by :func:`~mmdla.apis.init_model` (from its config)."""
-    return library_of(model.cfg, 'the exporters').task
+    return library_of(model.cfg, 'the exporters', IMAGE_TASKS).task
 
 
 def check_exportable(model: nn.Module) -> None:
@@ -446,6 +446,7 @@ def load_config_model(config,
     from mmdla.apis.inference import init_model
     from mmdla.engine import load_config
     cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    library_of(cfg, 'the exporters', IMAGE_TASKS)
     model = init_model(cfg, checkpoint, device='cpu', optimize=optimize)
     return cfg, model, config if isinstance(config, str) else (cfg.filename or '')
 

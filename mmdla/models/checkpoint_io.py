@@ -8,10 +8,10 @@ the file:
 
 - a PyTorch file (read with ``weights_only=True``, MMEngine's own objects allowed: see
   :mod:`mmdla.compat`) or a safetensors file, told apart by content, not by name;
-- an official ucbdrive/dla, timm or CenterNet ctdet checkpoint is converted in memory into
-  the tensors ``tools/model_converters/dla2mmdla.py`` writes (``backbone.*``, ``head.*``
-  / ``decode_head.*`` / ``neck.*`` + ``bbox_head.*``), with the class names of its dataset
-  in ``meta['dataset_meta']``; so ``prefix='backbone.'`` selects its backbone;
+- an official ucbdrive/dla, timm, CenterNet ctdet or mmdet3d SMOKE checkpoint is converted
+  in memory into the tensors ``tools/model_converters/dla2mmdla.py`` writes (``backbone.*``,
+  ``head.*`` / ``decode_head.*`` / ``neck.*`` + ``bbox_head.*``), with the class names of
+  its dataset in ``meta['dataset_meta']``; so ``prefix='backbone.'`` selects its backbone;
 - anything else (mmdla / MMEngine checkpoints, a bare state dict) is returned as it is.
 """
 import os.path as osp
@@ -24,7 +24,8 @@ from mmdla.errors import (CheckpointError, CheckpointMismatchError, ConfigInputE
                           MissingPackageError)
 from mmdla.utils.state_dict import unwrap_state_dict
 from mmdla.version import __version__
-from .converters import ConversionResult, choose_dataset, convert_dla_checkpoint, dataset_metainfo
+from .converters import (ConversionResult, choose_dataset, convert_dla_checkpoint, dataset_metainfo,
+                         is_smoke_checkpoint)
 
 __all__ = [
     'file_kind', 'first_line', 'read_checkpoint', 'is_foreign_dla_checkpoint', 'convert_checkpoint',
@@ -69,14 +70,15 @@ def read_checkpoint(path: str, map_location=None) -> Any:
 
 def is_foreign_dla_checkpoint(checkpoint: Any) -> bool:
     """An official / timm DLA classifier (``base_layer.*`` + ``fc.*``) or an official DLASeg /
-    CenterNet checkpoint (``base.base_layer.*`` + ``dla_up.*``): a layout the converter reads
+    CenterNet checkpoint (``base.base_layer.*`` + ``dla_up.*``) or an mmdet3d SMOKE checkpoint
+    (:func:`~mmdla.models.converters.is_smoke_checkpoint`): a layout the converter reads
     and mmdla's models do not. A bare DLA backbone state dict loads as it is and is not."""
     if not isinstance(checkpoint, Mapping):
         return False
     names = unwrap_state_dict(checkpoint).keys()
     classifier = 'base_layer.0.weight' in names and 'fc.weight' in names
     dla_up = 'base.base_layer.0.weight' in names and any(k.startswith('dla_up.') for k in names)
-    return classifier or dla_up
+    return classifier or dla_up or is_smoke_checkpoint(names)
 
 
 def convert_checkpoint(checkpoint: Mapping, source: str) -> ConversionResult:

@@ -97,6 +97,14 @@ def load_pretrained(model: nn.Module,
             f"{checkpoint}: no tensors under prefix '{prefix}' (found e.g. "
             f'{summarise(tensors, 3)}); convert official or timm weights with '
             'python tools/model_converters/dla2mmdla.py SRC DST first')
+    # GroupNorm layers (SMOKE's DLA) take the affine parameters of ImageNet BN layers, as
+    # mmdet3d's loader does; BN's running statistics have no place there
+    group_norms = {name for name, m in model.named_modules() if isinstance(m, nn.GroupNorm)}
+    state_dict = {
+        k: v
+        for k, v in state_dict.items()
+        if not (k.rpartition('.')[0] in group_norms and k.rpartition('.')[2] in BN_TENSORS[2:])
+    }
     mismatch = Mismatch.between(state_dict, {k: v.shape for k, v in model.state_dict().items()})
     if mismatch:
         try:

@@ -23,6 +23,7 @@ with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
 """
 import importlib
 import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional
@@ -44,9 +45,9 @@ class ConversionResult:
     source_format: str  # 'official' or 'timm'
     num_classes: int
     dropped: List[str] = field(default_factory=list)
-    task: str = 'classification'  # or 'segmentation' / 'detection'
+    task: str = 'classification'  # or 'segmentation' / 'detection' / 'mono3d'
     down_ratio: int = 0  # segmentation only
-    extra: dict = field(default_factory=dict)  # detection: head_conv, use_dcn
+    extra: dict = field(default_factory=dict)  # detection: head_conv, use_dcn; mono3d: norm
 
 
 def convert_dla_classifier(checkpoint: Mapping) -> ConversionResult:
@@ -200,10 +201,11 @@ def to_official_names(state_dict: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     return out
 
 
-def _neck_signature(arch: str, use_dcn: bool) -> Dict[str, tuple]:
+def _neck_signature(arch: str, use_dcn: bool, norm_cfg: dict = dict(type='BN')) -> Dict[str, tuple]:
     from .necks import CenterNetDLANeck
     with torch.device('meta'):
-        neck = CenterNetDLANeck(parse_arch(arch)['channels'][2:], use_dcn=use_dcn)
+        neck = CenterNetDLANeck(
+            parse_arch(arch)['channels'][2:], use_dcn=use_dcn, norm_cfg=norm_cfg)
     return {k: tuple(v.shape) for k, v in neck.state_dict().items()}
 
 
@@ -269,10 +271,86 @@ def convert_centernet(checkpoint: Mapping) -> ConversionResult:
         extra=dict(head_conv=head_conv, use_dcn=use_dcn))
 
 
-def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
-    """Convert any supported DLA checkpoint: CenterNet (detection), DLASeg (segmentation)
-    or ImageNet classifier."""
+def is_smoke_checkpoint(state_dict: Mapping) -> bool:
+    """MMDetection3D SMOKE checkpoints hold its ``DLANet`` (``backbone.*`` with ``norm1``
+    layers), its ``DLANeck`` (``neck.dla_up.*``) and ``bbox_head.conv_cls.*``."""
+    return ('backbone.level2.tree1.norm1.weight' in state_dict
+            and any(k.startswith('neck.dla_up.') for k in state_dict)
+            and 'bbox_head.conv_cls.weight' in state_dict)
+
+
+#: prefix -> (pattern, replacement)s from mmdet3d's DLANet / DLANeck names to mmdla's: the
+#: norm layers of the blocks and roots; the neck's ModuleLists (mmdet3d 1.x; 0.x named them
+#: proj_1 ... as CenterNet and mmdla) and the ConvModule norm ('gn' / 'bn') of its
+#: projections and nodes
+MMDET3D_RENAMES = {
+    'backbone.':
+    ((re.compile(r'\.norm([12])\.'), r'.bn\1.'), (re.compile(r'\.root\.norm\.'), '.root.bn.')),
+    'neck.': ((re.compile(r'\.(proj|up|node)s\.(\d+)\.'), lambda m: f'.{m[1]}_{int(m[2]) + 1}.'),
+              (re.compile(r'\.(gn|bn)\.'), '.actf.0.')),
+}
+
+
+def _smoke_signature(arch: str, norm_cfg: dict, use_dcn: bool) -> Dict[str, tuple]:
+    """The backbone + neck tensors of an mmdla SMOKE model (``backbone.*``, ``neck.*``)."""
+    from .backbones import DLA
+    with torch.device('meta'):
+        backbone = DLA(arch, out_indices=(2, 3, 4, 5), norm_cfg=norm_cfg, init_cfg=None)
+    signature = {f'backbone.{k}': tuple(v.shape) for k, v in backbone.state_dict().items()}
+    signature.update((f'neck.{k}', v) for k, v in _neck_signature(arch, use_dcn, norm_cfg).items())
+    return signature
+
+
+def convert_smoke(checkpoint: Mapping) -> ConversionResult:
+    """Convert an MMDetection3D SMOKE checkpoint (``smoke_dla34_*_kitti-mono3d``: its
+    ``DLANet`` depth 34 + ``DLANeck``, GroupNorm) to mmdla's SMOKE config (DLA +
+    :class:`~mmdla.models.CenterNetDLANeck` + mmdet3d's ``SMOKEMono3DHead``): the renames of
+    :data:`MMDET3D_RENAMES`, the dead ``project`` tensors of trees of depth > 1 dropped, the
+    head as it is."""
     state_dict = unwrap_state_dict(checkpoint)
+    if not is_smoke_checkpoint(state_dict):
+        raise CheckpointMismatchError('not an mmdet3d SMOKE checkpoint: no backbone.*.norm1, '
+                                      'neck.dla_up.* and bbox_head.conv_cls tensors')
+    renamed = OrderedDict()
+    for name, tensor in state_dict.items():
+        for pattern, replacement in MMDET3D_RENAMES.get(name.partition('.')[0] + '.', ()):
+            name = pattern.sub(replacement, name)
+        renamed[name] = tensor
+    arch = 'dla34'  # NOTE: mmdet3d's DLANet has depth 34 only
+    norm = 'BN' if 'backbone.base_layer.1.running_mean' in renamed else 'GN'
+    norm_cfg = dict(type='GN', num_groups=32) if norm == 'GN' else dict(type='BN')
+    use_dcn = any('.conv_offset.' in k for k in renamed)
+    dead = {f'backbone.{k}' for k in arch_signature(arch)[1]}
+    dropped = sorted(k for k in renamed if k in dead)
+    signature = _smoke_signature(arch, norm_cfg, use_dcn)
+    ours = {k: v for k, v in renamed.items() if k.startswith(('backbone.', 'neck.'))}
+    mismatch = Mismatch.between({k: v for k, v in ours.items() if k not in dead}, signature)
+    mismatch.unexpected |= {
+        k
+        for k in renamed if not k.startswith(('backbone.', 'neck.', 'bbox_head.'))
+    }
+    if mismatch:
+        raise CheckpointMismatchError(
+            f'SMOKE checkpoint does not match DLA-34 ({norm}) + CenterNetDLANeck('
+            f'use_dcn={use_dcn}) under the mmdet3d -> mmdla renames: ' + mismatch.describe())
+    out = OrderedDict((k, renamed[k]) for k in signature)
+    out.update((k, v) for k, v in renamed.items() if k.startswith('bbox_head.'))
+    return ConversionResult(
+        out,
+        arch,
+        'mmdet3d',
+        renamed['bbox_head.conv_cls.weight'].shape[0],
+        dropped,
+        task='mono3d',
+        extra=dict(norm=norm, use_dcn=use_dcn))
+
+
+def convert_dla_checkpoint(checkpoint: Mapping) -> ConversionResult:
+    """Convert any supported DLA checkpoint: SMOKE (mmdet3d), CenterNet (detection), DLASeg
+    (segmentation) or ImageNet classifier."""
+    state_dict = unwrap_state_dict(checkpoint)
+    if is_smoke_checkpoint(state_dict):
+        return convert_smoke(checkpoint)
     if is_centernet_checkpoint(state_dict):
         return convert_centernet(checkpoint)
     if is_segmentation_checkpoint(state_dict):
@@ -293,6 +371,7 @@ DATASETS = {
     'cityscapes': ('segmentation', 19, 'mmseg.datasets', 'CityscapesDataset'),
     'camvid': ('segmentation', 11, 'mmdla.datasets.camvid', 'CamVidDataset'),
     'coco': ('detection', 80, 'mmdet.datasets', 'CocoDataset'),
+    'kitti': ('mono3d', 3, 'mmdla.reference', 'KITTI_MONO3D'),
 }
 
 

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmdla.libraries import library_of
+from mmdla.libraries import IMAGE_TASKS, library_of
 from .builders import build_model_from_config
 
 #: The ops whose multiply-accumulates GMACs tables (the paper's, timm's) count. MMEngine's
@@ -73,6 +73,6 @@ def config_complexity(config, shape: Optional[Sequence[int]] = None) -> dict:
     :data:`mmdla.libraries.LIBRARIES` (224x224 classification, 1024x2048 segmentation,
     512x512 detection). No checkpoint is loaded; SyncBN is counted as BN."""
     cfg = Config.fromfile(config) if isinstance(config, str) else config
-    shape = tuple(shape or library_of(cfg).shapes['complexity'])
+    shape = tuple(shape or library_of(cfg, 'get_flops.py', IMAGE_TASKS).shapes['complexity'])
     cost = model_complexity(build_model_from_config(cfg), (3, *shape))
     return dict(cost, shape=shape)

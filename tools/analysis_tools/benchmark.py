@@ -45,7 +45,7 @@ from mmdla.apis.backends import (BACKENDS, REFERENCE, load_backend, parse_backen
 from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.errors import ConfigInputError
-from mmdla.libraries import library_of
+from mmdla.libraries import IMAGE_TASKS, library_of
 from mmdla.models.converters import classifier_to_official
 from mmdla.utils.allocator import tune_cpu_allocator
 from mmdla.utils.benchmark import (PeakMemory, build_initialised, in_fresh_process, inference_step,
@@ -224,7 +224,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    library = library_of(cfg, 'benchmark.py')
+    library = library_of(cfg, 'benchmark.py', IMAGE_TASKS)
     shape = tuple(args.shape or library.shapes['benchmark'])
     batch = args.batch or library.benchmark_batch
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')

@@ -28,7 +28,7 @@ from mmdla.cli import add_cfg_options, exit_on_input_error
 from mmdla.engine import load_config
 from mmdla.engine.checks import check_data
 from mmdla.errors import ConfigInputError
-from mmdla.libraries import Library, library_of
+from mmdla.libraries import IMAGE_TASKS, Library, library_of
 from mmdla.utils import build_in_scope
 
 SEG_OPACITY = 0.5  # mmseg's 0.8 hides the augmented image
@@ -117,7 +117,7 @@ def main(argv=None):
         print('no display: writing the PNGs only (add --not-show to skip this check)')
         show = False
     cfg = load_config(args.config, args.cfg_options)
-    library = library_of(cfg)
+    library = library_of(cfg, 'browse_dataset.py', IMAGE_TASKS)
     scope = library.scope
     check_data(cfg, ['train_dataloader'])  # missing data: one line naming the key and fix
     dataset = build_in_scope(cfg.train_dataloader.dataset, scope, 'DATASETS')

@@ -22,7 +22,7 @@ from mmdla.apis import init_model
 from mmdla.apis.deployed import DeployedModel, load_runner
 from mmdla.cli import add_cfg_options, exit_on_input_error, test_and_save_metrics
 from mmdla.engine import load_config, prepare_runner_config, runner_with_model
-from mmdla.libraries import library_of
+from mmdla.libraries import IMAGE_TASKS, library_of
 
 
 def parse_args(argv=None):
@@ -43,6 +43,7 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, 'none', args.work_dir)
+    library_of(cfg, 'test_deployed.py', IMAGE_TASKS)
     runner_fn = load_runner(args.model, args.precision)
     cfg.load_from = None
     prepare_runner_config(cfg, 'test')

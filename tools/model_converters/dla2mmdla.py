@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Convert an official ucbdrive/dla, a timm or a CenterNet DLA checkpoint into an mmdla one.
+"""Convert an official ucbdrive/dla, timm, CenterNet or mmdet3d SMOKE DLA checkpoint to mmdla.
 
     python tools/model_converters/dla2mmdla.py SRC DST [--dataset NAME]
     python tools/model_converters/dla2mmdla.py SRC_DIR DST_DIR [--dataset NAME]
@@ -10,14 +10,17 @@ holds a plain state dict or one wrapped in 'state_dict' / 'model': official Imag
 weights (``dla34-ba72cf86.pth`` ...), timm's ``dla*`` weights, an official DLA-Up
 segmentation checkpoint (``dla34up``: ``base.*``, ``dla_up.*``, ``fc.*``, ``up.*``), or a
 CenterNet ctdet DLA checkpoint (``{'epoch', 'state_dict'}``: ``base.*``, ``dla_up.*``,
-``ida_up.*``, ``hm.*``, ``wh.*``, ``reg.*``). The task, source format, arch (and down_ratio)
+``ida_up.*``, ``hm.*``, ``wh.*``, ``reg.*``), or an MMDetection3D SMOKE checkpoint
+(``smoke_dla34_pytorch_dlaneck_gn-all_8x4_6x_kitti-mono3d_*.pth``: its ``DLANet`` +
+``DLANeck`` + ``SMOKEMono3DHead``). The task, source format, arch (and down_ratio)
 are detected from the tensors.
 DST: an MMEngine checkpoint ``{'state_dict': ..., 'meta': ...}``: for classification an
 mmpretrain ImageClassifier (``backbone.*``, ``head.fc.*``), whose backbone mmseg configs
 load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``; for
 segmentation an mmseg EncoderDecoder with DLAUpHead (``backbone.*``, ``decode_head.*``); for
 detection an mmdet CenterNet (``backbone.*``, ``neck.*``, ``bbox_head.*``) that loads into
-configs/centernet_dla34_coco.py. ``meta['dataset_meta']`` holds the class names (and
+configs/centernet_dla34_coco.py; for SMOKE the tensors of configs/smoke_dla34_kitti-mono3d.py
+(KITTI's Pedestrian / Cyclist / Car). ``meta['dataset_meta']`` holds the class names (and
 palette) of the dataset: ImageNet for 1000 classes, Cityscapes for 19 and CamVid for 11
 segmentation classes, COCO for 80 detection classes, the fine-grained sets by their class
 counts; ``--dataset`` names it where the class count does not (``--dataset none``: no
@@ -28,8 +31,9 @@ SRC_DIR DST_DIR: every checkpoint file below SRC_DIR (e.g. a folder of hub downl
 ``pytorch_model.bin``, the same tensors, only the safetensors file) is converted into
 DST_DIR under a name told from its content, as the model zoo names them:
 ``{arch}_{dataset}.pth`` (classifiers, e.g. ``dla34_imagenet.pth``), ``{arch}up_{dataset}.pth``
-(DLA-Up), ``centernet_{arch}_{dataset}.pth``; a second source of the same name gets its file stem
-appended (earlier runs' files are replaced). A progress bar shows the files done.
+(DLA-Up), ``centernet_{arch}_{dataset}.pth``, ``smoke_{arch}_{dataset}.pth``; a second source
+of the same name gets its file stem appended (earlier runs' files are replaced). A progress
+bar shows the files done.
 Exits with status 2 and a one-line reason for files that are not (readable) DLA
 checkpoints, a directory given for a file, DST equal to SRC, or a dataset that does not fit.
 (A single conversion has no progress bar: the largest, dla169 with 214 MB, takes under a
@@ -125,7 +129,8 @@ def model_zoo_name(task: str, arch: str, dataset: str) -> str:
     stem = {
         'classification': arch,
         'segmentation': f'{arch}up',
-        'detection': f'centernet_{arch}'
+        'detection': f'centernet_{arch}',
+        'mono3d': f'smoke_{arch}',
     }[task]
     return f'{stem}{suffix}.pth'
 

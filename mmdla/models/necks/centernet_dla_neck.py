@@ -92,7 +92,7 @@ class AdditiveIDAUp(nn.Module):
         return ys
 
 
-@MODELS.register_module(libraries=('mmdet', ))
+@MODELS.register_module(libraries=('mmdet', 'mmdet3d'))  # CenterNet, and SMOKE in mmdet3d
 class CenterNetDLANeck(BaseModule):
     """CenterNet's DLA decoder (``dla_up`` + ``ida_up`` of ``pose_dla_dcn.DLASeg``).
 
