@@ -34,9 +34,10 @@ def pytest_configure(config):
 
 #: the longest modules, longest first (measured: pytest --durations=0 summed per module, 60-170
 #: s each in a worker); the others follow in file order
-LONGEST_MODULES = ('test_toy_segmentation', 'test_toy_detection', 'test_deployment',
-                   'test_tool_matrix', 'test_fast_defaults', 'test_resume_dist', 'test_model_zoo',
-                   'test_packaging', 'test_converter', 'test_toy_classification')
+LONGEST_MODULES = ('test_toy_segmentation', 'test_toy_detection', 'test_toy_two_stage',
+                   'test_smoke', 'test_deployment', 'test_tool_matrix', 'test_fast_defaults',
+                   'test_resume_dist', 'test_model_zoo', 'test_packaging', 'test_converter',
+                   'test_toy_classification')
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,6 +49,26 @@ def pytest_collection_modifyitems(config, items):
         return LONGEST_MODULES.index(name) if name in LONGEST_MODULES else len(LONGEST_MODULES)
 
     items.sort(key=rank)  # (stable: within a rank, file order)
+
+
+@pytest.fixture(scope='session')
+def toy_det_data(tmp_path_factory):
+    """The toy scenes with boxes (tools/misc/make_toy_data.py --task det --seed 0), made
+    once per session for the detection modules (test_toy_detection, test_toy_two_stage;
+    ~12 s): under pytest-xdist in the workers' shared temporary directory, by the first
+    worker to ask (a file lock), else in this session's. Read-only for the tests."""
+    from filelock import FileLock
+
+    from tests.helpers import run_tool_main
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        base = base.parent  # (pytest-N/popen-gwK: pytest-N is this session's, shared)
+    data = base / 'toy_det_seed0'
+    with FileLock(str(data) + '.lock'):
+        if not (data / 'done').is_file():
+            run_tool_main('tools/misc/make_toy_data.py', data, '--task', 'det', '--seed', '0')
+            (data / 'done').write_text('')
+    return data
 
 
 @pytest.fixture(autouse=True)

@@ -162,6 +162,11 @@ def expected_params(config: Path) -> int:
         return reference.CENTERNET.params
     if name == 'centernet_dla34_toy':  # 4 toy classes, plain convs in the neck
         return reference.centernet_params(4, use_dcn=False)
+    if name == 'faster_rcnn_dla34_fpn_toy':  # 4 toy classes, 128-channel FPN, 256-wide fcs
+        return reference.faster_rcnn_params('dla34', 4, channels=128, fc_channels=256)
+    if name.startswith(('faster_rcnn_', 'retinanet_')):  # {model}_{arch}_fpn_1x_coco
+        model, arch = name.split('_dla')[0], 'dla' + name.split('_dla')[1].split('_')[0]
+        return getattr(reference, f'{model}_params')(arch)  # 80 COCO classes
     if name == 'smoke_dla34_kitti-mono3d':  # KITTI's 3 mono-3D classes
         return reference.smoke_params(3)
     arch, _, task = name.partition('_')

@@ -9,7 +9,9 @@ CONFIGS = shipped_configs()
 
 
 def test_configs_are_found():
-    assert len(CONFIGS) == 35  # 10 ImageNet, 12 fine-grained, 8 seg, 3 toy, 2 CenterNet COCO
+    # 10 ImageNet, 12 fine-grained, 8 seg, 4 toy, 2 CenterNet COCO, 3 Faster R-CNN / RetinaNet,
+    # 1 SMOKE
+    assert len(CONFIGS) == 40
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda p: p.stem)

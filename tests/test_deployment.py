@@ -256,6 +256,13 @@ def test_openvino_fp32_export(name, trained, tmp_path, capsys):
     check_file(runner, model, name, 2, odd, 'OpenVINO fp32')
 
 
+def openvino_cpu_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin computes in bf16 here (AVX-512 BF16 / AMX); without
+    it a bf16 model runs in fp32."""
+    import openvino
+    return 'BF16' in openvino.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
+
+
 def test_openvino_bf16_reports_agreement(trained, tmp_path, capsys):
     """--precision bf16: the tool reports differences and agreement; the IR keeps its
     precision and runs in bf16. (int8, calibrated and evaluated on trained weights:
@@ -274,6 +281,9 @@ def test_openvino_bf16_reports_agreement(trained, tmp_path, capsys):
     x = torch.randn(1, 3, 64, 96)
     max_abs, rel, agreement = parity(reference(model, 'segmentor', x), runner(x))
     print(f'bf16: relative difference {rel:.3f}, argmax agreement {agreement:.1f} %')
+    if not openvino_cpu_has_bf16():  # (e.g. AMD EPYC without AVX-512): OpenVINO runs fp32
+        assert rel < 1e-4 and agreement > 99.9, (rel, agreement)
+        return
     # a random model's 19 logits are close to each other, so bf16 flips many argmaxes
     # (measured: 0.20 relative, 84-88 % agreement; chance is 5 %); and bf16 is in effect:
     # not a float32 result
@@ -311,6 +321,9 @@ def test_benchmark_backends_table(trained, capsys):
     for name, max_rel, min_agreement in [('torch-bf16', 0.5, 50), ('openvino-bf16', 0.5, 50),
                                          ('openvino-int8', 1.0, 25)]:
         figures = results[name]
+        if name == 'openvino-bf16' and not openvino_cpu_has_bf16():  # runs fp32 there
+            assert figures['rel'] <= 1e-4, name
+            continue
         assert 1e-4 < figures['rel'] < max_rel and figures['agreement'] > min_agreement, name
 
 

@@ -95,13 +95,14 @@ def test_tta_cost_script(capsys):
 def test_weights_sources_are_timm_hub_files_or_named_without_url():
     """ImageNet models: Weights is timm's hub file of the arch (mim downloads it, mmdla
     loads it as it is); CenterNet models have no stable URL, so no Weights, and their
-    metafile names CenterNet's file and how to load it; segmentation: none published. The
-    weights table lists exactly timm's pretrained DLA tags."""
+    metafile names CenterNet's file and how to load it; segmentation and the Faster R-CNN /
+    RetinaNet detectors: none published. The weights table lists exactly timm's pretrained
+    DLA tags."""
     import timm
     import yaml
 
     from mmdla.models import DLA
-    for task in ('classification', 'detection', 'segmentation'):
+    for task in ('classification', 'detection', 'segmentation', 'dla_detectors'):
         text = (ROOT / f'configs/metafile_{task}.yml').read_text()
         models = yaml.safe_load(text)['Models']
         for model in models:
@@ -115,6 +116,12 @@ def test_weights_sources_are_timm_hub_files_or_named_without_url():
         if task == 'detection':
             for schedule in ('1x', '2x'):
                 assert f"CenterNet's ctdet_coco_dla_{schedule}.pth (Google Drive" in text
+        if task == 'dla_detectors':
+            assert [m['Name'] for m in models] == [
+                'faster_rcnn_dla34_fpn_1x_coco', 'faster_rcnn_dla60_fpn_1x_coco',
+                'retinanet_dla34_fpn_1x_coco'
+            ]
+            assert text.count('# Weights: none published') == len(models)
     table = model_zoo.weights_table()
     tags = sorted(timm.list_pretrained('dla*'))  # timm's dla.py default_cfgs
     assert tags == sorted(f'{arch}.in1k' for arch in DLA.all_arch_settings())

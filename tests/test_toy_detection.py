@@ -28,12 +28,12 @@ MIN_MAP, MIN_AP50 = 0.02, 0.06
 
 
 @pytest.fixture(scope='module')
-def det_run(tmp_path_factory):
-    """The toy detection config on data seed 0 for DET_SCHEDULE, and its single-scale test
-    with --show-dir and --out."""
+def det_run(tmp_path_factory, toy_det_data):
+    """The toy detection config on data seed 0 (conftest.py, shared with
+    test_toy_two_stage.py) for SCHEDULE, and its single-scale test with --show-dir and
+    --out."""
     root = tmp_path_factory.mktemp('toy_det')
-    data = root / 'toy_det'
-    run_tool_main('tools/misc/make_toy_data.py', data, '--task', 'det', '--seed', '0')
+    data = toy_det_data
     ann = data / 'annotations/instances_val.json'
     options = [
         '--cfg-options', *(f'{k}.dataset.data_root={data}/'

@@ -6,7 +6,8 @@
 
 Parameters and GMACs of the README tables are computed from the configs
 (``mmdla.utils.config_complexity``: 224x224 for the ImageNet configs, 1024x2048 for the
-Cityscapes configs, 512x512 for the CenterNet configs); top-1 and file names of the
+Cityscapes configs, 512x512 for the CenterNet configs; 1280x768 for the Faster R-CNN and
+RetinaNet configs, Faster R-CNN's RoI head on 1000 proposals); top-1 and file names of the
 released official weights, and every figure of docs/reference.md, come from
 :mod:`mmdla.reference`. The parts between ``<!-- model-zoo:NAME -->`` and
 ``<!-- /model-zoo:NAME -->`` are generated.
@@ -15,8 +16,9 @@ Weights: every URL written is one that serves the file today. The ImageNet model
 ``Weights:`` is timm's hub file (mmdla loads it as it is, converted in memory; configs and
 tools take the name ``hf-hub:timm/{arch}.in1k``). CenterNet's released detectors have no
 stable URL (Google Drive links on CenterNet's model-zoo page): their entries have no
-``Weights:`` and say how to load the file by hand. The official host ``dl.yf.io`` no longer
-serves, so its file names are given without a URL.
+``Weights:`` and say how to load the file by hand. The Faster R-CNN and RetinaNet configs
+have no published weights (not trained on COCO here): no ``Weights:``. The official host
+``dl.yf.io`` no longer serves, so its file names are given without a URL.
 """
 import argparse
 import os.path as osp
@@ -26,11 +28,12 @@ import sys
 import mmdla  # noqa: F401  (compat fixes + registration)
 
 # isort: split
+import torch.nn as nn
 from mmengine.config import Config
 
 from mmdla import reference
 from mmdla.models import DLA
-from mmdla.utils import config_complexity
+from mmdla.utils import build_model_from_config, config_complexity, model_complexity
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_ARCHS = tuple(reference.DLA_UP)
@@ -93,6 +96,60 @@ def detection_table(rows) -> str:
                      f'{" / ".join(f"{v:.1f}" for v in ap)} | [config]({config}) | '
                      f'[CenterNet]({CENTERNET_ZOO}) (Google Drive `{released}`, no stable '
                      f'URL) | `python tools/test.py {config} {released}` |')
+    return '\n'.join(lines)
+
+
+#: the Faster R-CNN / RetinaNet configs (mmdet's recipes on DLA levels 2..5): model, arch
+MMDET_DETECTORS = (
+    ('configs/faster_rcnn_dla34_fpn_1x_coco.py', 'Faster R-CNN + FPN', 'dla34'),
+    ('configs/faster_rcnn_dla60_fpn_1x_coco.py', 'Faster R-CNN + FPN', 'dla60'),
+    ('configs/retinanet_dla34_fpn_1x_coco.py', 'RetinaNet', 'dla34'),
+)
+#: their MACs are given at 1280x768 (H, W = 768, 1280: near mmdet's 1333x800 test scale) and
+#: counted at 640x384, times 4: every feature map of the backbone, the FPN and the dense heads
+#: scales by 2 x 2 between sizes divisible by the largest stride, 128 (RetinaNet's P7)
+MMDET_SIZE, MMDET_COUNT_SIZE, MMDET_SCALE = (768, 1280), (384, 640), 4
+#: the RoIs a Faster R-CNN's RoI head is counted on (its rpn test max_per_img)
+NUM_PROPOSALS = 1000
+
+
+class _DenseTwoStage(nn.Module):
+    """The part of a Faster R-CNN that runs on the whole image: backbone, FPN, RPN head."""
+
+    def __init__(self, detector: nn.Module):
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, x):
+        return self.detector.rpn_head(self.detector.extract_feat(x))
+
+
+def mmdet_detector_rows():
+    """(model, arch, config, params, GMACs @1280x768) of the Faster R-CNN / RetinaNet
+    configs; Faster R-CNN's RoI head counted on NUM_PROPOSALS RoIs (how many survive the
+    RPN's NMS depends on the image; RoIAlign has no MACs): its fcs' weights per RoI."""
+    rows = []
+    for config, name, arch in MMDET_DETECTORS:
+        model = build_model_from_config(osp.join(ROOT, config))
+        roi_macs = 0
+        if hasattr(model, 'roi_head'):
+            roi_macs = NUM_PROPOSALS * sum(
+                m.weight.numel() for m in model.roi_head.modules() if isinstance(m, nn.Linear))
+            model = _DenseTwoStage(model)
+        cost = model_complexity(model, (3, *MMDET_COUNT_SIZE))
+        macs = MMDET_SCALE * cost['macs'] + roi_macs
+        rows.append((name, arch, config, cost['params'], round(macs / 1e9, 1)))
+    return rows
+
+
+def mmdet_detectors_table(rows) -> str:
+    lines = [
+        '| model | backbone | params | GMACs @1280x768* | config | weights (backbone init) |',
+        '|---|---|---|---|---|---|'
+    ]
+    for name, arch, config, params, gmacs in rows:
+        lines.append(f'| {name} | {arch} | {params:,} | {gmacs:.1f} | [config]({config}) | '
+                     f'none published (not trained on COCO here); `{hub_name(arch)}` |')
     return '\n'.join(lines)
 
 
@@ -210,6 +267,17 @@ def metafile(task: str, rows) -> str:
                     f'{released}', '    Converted From:',
                     '      Code: https://github.com/xingyizhou/CenterNet'
                 ]
+    elif task == 'dla_detectors':
+        lines = collection('DLA-Detectors', 'COCO',
+                           'Deep Layer Aggregation, FPN, Faster R-CNN, RetinaNet', *DLA_PAPER)
+        for name, arch, config, params, gmacs in rows:
+            lines += model_entry(
+                osp.splitext(osp.basename(config))[0], 'DLA-Detectors', gmacs, params) + [
+                    '      - Task: Object Detection', '        Dataset: COCO',
+                    '        Metrics: {}', f'    Config: {config}',
+                    '    # Weights: none published (not trained on COCO '
+                    f'here); backbone from {hub_name(arch)}'
+                ]
     else:
         lines = collection('DLA-Up', 'Cityscapes', 'Deep Layer Aggregation, DLA-Up', *DLA_PAPER)
         for arch, config, params, gmacs in rows:
@@ -221,7 +289,8 @@ def metafile(task: str, rows) -> str:
 
 
 MODEL_INDEX = 'Import:\n  - configs/metafile_classification.yml\n' \
-              '  - configs/metafile_segmentation.yml\n  - configs/metafile_detection.yml\n'
+              '  - configs/metafile_segmentation.yml\n  - configs/metafile_detection.yml\n' \
+              '  - configs/metafile_dla_detectors.yml\n'
 
 
 def _short(value):
@@ -278,11 +347,14 @@ def replace_marked(text: str, path: str, name: str, table: str) -> str:
 def generated_files():
     """{path: text} of every generated file (README and docs with their tables replaced)."""
     cls_rows, seg_rows, det_rows = classification_rows(), segmentation_rows(), detection_rows()
+    mmdet_rows = mmdet_detector_rows()
     readme_path = osp.join(ROOT, 'README.md')
     readme = open(readme_path).read()
     for name, table in [('classification', classification_table(cls_rows)),
                         ('segmentation', segmentation_table(seg_rows)),
-                        ('detection', detection_table(det_rows)), ('weights', weights_table())]:
+                        ('detection', detection_table(det_rows)),
+                        ('mmdet-detectors', mmdet_detectors_table(mmdet_rows)),
+                        ('weights', weights_table())]:
         readme = replace_marked(readme, 'README.md', name, table)
     docs_path = osp.join(ROOT, 'docs', 'reference.md')
     docs = open(docs_path).read()
@@ -295,6 +367,8 @@ def generated_files():
         metafile('classification', cls_rows),
         osp.join(ROOT, 'configs', 'metafile_segmentation.yml'): metafile('segmentation', seg_rows),
         osp.join(ROOT, 'configs', 'metafile_detection.yml'): metafile('detection', det_rows),
+        osp.join(ROOT, 'configs', 'metafile_dla_detectors.yml'):
+        metafile('dla_detectors', mmdet_rows),
         osp.join(ROOT, 'model-index.yml'): MODEL_INDEX,
     }
 
