@@ -1,6 +1,6 @@
 """Faster R-CNN + FPN and RetinaNet with DLA in MMDetection (mmdet's two-stage and dense
-detectors on DLA levels 2..5): training steps of the COCO configs, and the toy Faster
-R-CNN end to end through tools/train.py -> tools/test.py.
+detectors on DLA levels 2..5): training steps of the COCO configs on toy scenes, and the
+toy Faster R-CNN end to end through tools/train.py -> tools/test.py.
 
 The toy model is trained once (a module fixture) for SCHEDULE: 3 of the toy config's 12
 epochs at its full lr (36 steps of ~1.7 s in one thread), to fit the suite's 10 minutes on
@@ -16,29 +16,31 @@ pytestmark = pytest.mark.slow
 
 COCO_CONFIGS = ('faster_rcnn_dla34_fpn_1x_coco', 'faster_rcnn_dla60_fpn_1x_coco',
                 'retinanet_dla34_fpn_1x_coco')
+CONFIG = 'configs/faster_rcnn_dla34_fpn_toy.py'  # the toy Faster R-CNN
 FROZEN = ('backbone.base_layer.', 'backbone.level0.', 'backbone.level1.')  # frozen_stages=1
 
 
-def fixed_batch(shape=(128, 160)):
-    """Two random images (already normalised) with two and three boxes of 20-90 pixels."""
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for boxes, labels in (([[8., 10., 60., 90.],
-                            [70., 40., 150., 100.]], [0, 5]), ([[20., 20., 44., 50.],
-                                                                [60., 64., 120., 120.],
-                                                                [100., 8., 150., 60.]], [2, 2, 7])):
-        sample = DetDataSample(
-            metainfo=dict(
-                img_shape=shape,
-                ori_shape=shape,
-                pad_shape=shape,
-                batch_input_shape=shape,
-                scale_factor=(1., 1.)))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes), labels=torch.tensor(labels))
-        samples.append(sample)
-    return torch.randn(2, 3, *shape, generator=g), samples
+def toy_batch(data_root, num_images=2):
+    """The first ``num_images`` toy training scenes (128x256) with their boxes, through mmdet's
+    CocoDataset and the toy Faster R-CNN config's loading (no resize, no flip) and the COCO
+    configs' data preprocessor (ImageNet normalisation): (inputs, data samples)."""
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+
+    from mmdla.utils.builders import build_in_scope
+    cfg = Config.fromfile(str(ROOT / CONFIG))
+    dataset = dict(
+        cfg.train_dataloader.dataset,
+        data_root=f'{data_root}/',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations', with_bbox=True),
+            dict(type='PackDetInputs')
+        ])
+    dataset = build_in_scope(dataset, 'mmdet', 'DATASETS')
+    preprocessor = build_in_scope(cfg.model.data_preprocessor, 'mmdet')
+    batch = preprocessor(pseudo_collate([dataset[i] for i in range(num_images)]), True)
+    return batch['inputs'], batch['data_samples']
 
 
 def calibrate_bn_(backbone, x):
@@ -56,17 +58,17 @@ def calibrate_bn_(backbone, x):
 
 
 @pytest.mark.parametrize('config', COCO_CONFIGS)
-def test_coco_config_trains_every_parameter_and_freezes_the_stem(config):
+def test_coco_config_trains_every_parameter_and_freezes_the_stem(config, toy_det_data):
     """With the config's frozen_stages=1 and norm_eval: exactly the stem, level0 and level1
     are frozen and every backbone BN stays in eval mode. A loss step in train mode reaches
     every trainable parameter (so DDP needs no find_unused_parameters), and 3 steps of the
-    config's SGD on a fixed batch lower the loss."""
+    config's SGD on two toy scenes lower the loss."""
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     cfg = Config.fromfile(str(ROOT / 'configs' / f'{config}.py'))
     model = build_config_model(config)  # (the ImageNet init_cfg left out)
     model.init_weights()
-    inputs, samples = fixed_batch()
+    inputs, samples = toy_batch(toy_det_data)
     calibrate_bn_(model.backbone, inputs)
     model.train()
     frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
@@ -94,7 +96,6 @@ def test_coco_config_trains_every_parameter_and_freezes_the_stem(config):
     assert losses[3] < losses[0]
 
 
-CONFIG = 'configs/faster_rcnn_dla34_fpn_toy.py'
 #: the toy config's 12 epochs shortened (no validation in training: tools/test.py evaluates)
 SCHEDULE = [
     'train_cfg.max_epochs=3', 'train_cfg.val_interval=100', 'param_scheduler.0.end=10',
